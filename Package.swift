@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "bdd100k-zoo",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "zoo", targets: ["zoo"]),
+        .library(name: "ZooRegistry", targets: ["ZooRegistry"]),
+        .library(name: "ZooStore", targets: ["ZooStore"]),
+        .library(name: "TorchCheckpoint", targets: ["TorchCheckpoint"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "PanopticFPN", targets: ["PanopticFPN"]),
+        .library(name: "Panoptic", targets: ["Panoptic"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev", "libssl-dev"])]),
+        .systemLibrary(name: "CZip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // Libraries, lowest first.
+        .target(name: "ZooRegistry"),
+        .target(name: "ZooStore", dependencies: [
+            "CCurl", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip"]),
+        .target(name: "SafeTensors"),
+        .target(name: "Tensors", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "Panoptic", dependencies: ["CPNG"]),
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
+
+        // The command-line tool: thin, one file per subcommand.
+        .executableTarget(name: "zoo", dependencies: [
+            "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
+            "Panoptic", "Imaging",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests mirror Sources/.
+        .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// The Panoptic module; see DESIGN.md for what it holds.

@@ -1,0 +1,1 @@
+// The PanopticFPN module; see DESIGN.md for what it holds.

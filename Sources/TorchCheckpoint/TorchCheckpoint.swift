@@ -1,0 +1,1 @@
+// The TorchCheckpoint module; see DESIGN.md for what it holds.

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+@main
+struct Zoo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zoo",
+        abstract: "The BDD100K panoptic-segmentation model zoo, without Python.",
+        discussion: """
+        List, fetch, verify and convert the zoo's Panoptic FPN checkpoints, run them on images and \
+        score them exactly as the official BDD100K toolkit does.
+        """,
+        version: ZooVersion.string,
+        subcommands: [List.self, Info.self]
+    )
+}
+
+enum ZooVersion {
+    static let string = "0.1.0"
+}
