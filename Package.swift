@@ -52,6 +52,7 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
     ],
     swiftLanguageModes: [.v5]
 )
