@@ -1,1 +1,0 @@
-// The PanopticFPN module; see DESIGN.md for what it holds.
