@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SafeTensors"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging"],
+        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PanopticFPNTests", dependencies: [
-            "PanopticFPN", "Tensors", "Imaging", .product(name: "Crypto", package: "swift-crypto"),
+            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v5]
