@@ -49,6 +49,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks (release): `swift run -c release heads-bench`.
+        .executableTarget(name: "heads-bench", dependencies: ["PanopticFPN", "Tensors", "ZooRegistry"],
+                          path: "Benchmarks/HeadsBench"),
+
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// RoIAlign as mmcv's CPU kernel computes it (`roi_align_cpu.cpp`, average pooling), the `RoIAlign` layer
 /// mmdetection's `SingleRoIExtractor` uses.
 ///
@@ -107,6 +109,58 @@ public enum RoIAlign {
                 }
             }
         }
+    }
+
+    /// The same pooling over a channels-last map (`[height, width, channels]`): each bilinear tap reads one
+    /// contiguous channel vector, so the per-channel arithmetic vectorises. Per channel the operations and
+    /// their order are those of `pool` (and mmcv): `w1 v1 + w2 v2 + w3 v3 + w4 v4`, summed over the samples,
+    /// divided by the count. `scratch` holds `channels` floats.
+    public static func poolChannelsLast(features: UnsafePointer<Float>, channels: Int, plan: Plan,
+                                        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let bins = plan.outputSize * plan.outputSize
+        let spb = plan.samplesPerBin
+        let count = plan.count
+        plan.pos.withUnsafeBufferPointer { pos in
+            plan.weights.withUnsafeBufferPointer { w in
+                var k = 0
+                for bin in 0..<bins {
+                    let acc = scratch
+                    acc.update(repeating: 0, count: channels)
+                    for _ in 0..<spb {
+                        let w1 = w[k], w2 = w[k + 1], w3 = w[k + 2], w4 = w[k + 3]
+                        let v1 = features + Int(pos[k]) * channels, v2 = features + Int(pos[k + 1]) * channels
+                        let v3 = features + Int(pos[k + 2]) * channels, v4 = features + Int(pos[k + 3]) * channels
+                        for c in 0..<channels {
+                            acc[c] += w1 * v1[c] + w2 * v2[c] + w3 * v3[c] + w4 * v4[c]
+                        }
+                        k += 4
+                    }
+                    for c in 0..<channels { output[c * bins + bin] = acc[c] / count }
+                }
+            }
+        }
+    }
+
+    /// `[C, H, W]` to `[H, W, C]` (the layout `poolChannelsLast` reads).
+    public static func channelsLast(_ t: Tensor) -> [Float] {
+        let c = t.shape[t.rank - 3], h = t.shape[t.rank - 2], w = t.shape[t.rank - 1]
+        var out = [Float](repeating: 0, count: c * h * w)
+        t.data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                let plane = h * w
+                DispatchQueue.concurrentPerform(iterations: min(h, 8)) { part in
+                    let lo = h * part / min(h, 8), hi = h * (part + 1) / min(h, 8)
+                    for y in lo..<hi {
+                        for x in 0..<w {
+                            let o = d + (y * w + x) * c, i = s + y * w + x
+                            for ch in 0..<c { o[ch] = i[ch * plane] }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// RoIAlign of one box over a `[C, H, W]` tensor: `[C, outputSize, outputSize]` values.

@@ -41,4 +41,30 @@ final class RoIAlignTests: XCTestCase {
                                     samplingRatio: 1, aligned: true)
         XCTAssertEqual(edge, [1])
     }
+
+    /// The channels-last kernel computes bit for bit what the channel-planar one (mmcv's loop) does.
+    func testChannelsLastEqualsPlanarBitForBit() {
+        var g = SystemRandomNumberGenerator()
+        let c = 5, h = 13, w = 17
+        let t = Tensor(shape: [c, h, w], data: (0..<(c * h * w)).map { _ in Float.random(in: -3...3, using: &g) })
+        let hwc = RoIAlign.channelsLast(t)
+        XCTAssertEqual(hwc[(2 * w + 3) * c + 4], t.data[4 * h * w + 2 * w + 3])
+        for box in [(1.3, 2.2, 30.1, 20.7), (-3.0, -2.0, 5.5, 4.25), (10.0, 10.0, 10.0, 10.0), (40.0, 1.0, 70.0, 60.0)] {
+            let b = (Float(box.0), Float(box.1), Float(box.2), Float(box.3))
+            let planar = RoIAlign.forward(features: t, box: b, spatialScale: 0.5, outputSize: 7, samplingRatio: 0,
+                                          aligned: true)
+            let plan = RoIAlign.plan(box: b, spatialScale: 0.5, height: h, width: w, outputSize: 7, samplingRatio: 0,
+                                     aligned: true)
+            var out = [Float](repeating: .nan, count: c * 49)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: c)
+            defer { scratch.deallocate() }
+            hwc.withUnsafeBufferPointer { f in
+                out.withUnsafeMutableBufferPointer { o in
+                    RoIAlign.poolChannelsLast(features: f.baseAddress!, channels: c, plan: plan, output: o.baseAddress!,
+                                              scratch: scratch)
+                }
+            }
+            XCTAssertEqual(out.map(\.bitPattern), planar.map(\.bitPattern), "box \(box)")
+        }
+    }
 }

@@ -26,6 +26,25 @@ public struct BBoxResults: Sendable {
     public var bboxes: [Float]
 }
 
+/// The FPN levels the RoI extractor reads (P2..P5), channels-last so each bilinear tap is one vector.
+public struct RoIFeatureMaps: Sendable {
+    public struct Level: Sendable {
+        public var data: [Float]
+        public var height: Int
+        public var width: Int
+    }
+    public var levels: [Level]
+    public var channels: Int
+
+    /// From `[C, H, W]` (or `[1, C, H, W]`) maps, finest first.
+    public init(_ features: [Tensor]) {
+        levels = features.map { t in
+            Level(data: RoIAlign.channelsLast(t), height: t.shape[t.rank - 2], width: t.shape[t.rank - 1])
+        }
+        channels = features.first.map { $0.shape[$0.rank - 3] } ?? 0
+    }
+}
+
 /// mmdetection's `StandardRoIHead` on the panoptic test path: RoI feature extraction (`SingleRoIExtractor`),
 /// the box head, the panoptic detection step (`multiclass_nms` with the panoptic test cfg) and the mask head.
 public struct StandardRoIHead: Sendable {
@@ -56,35 +75,36 @@ public struct StandardRoIHead: Sendable {
         return min(Int(lvl), levels - 1)
     }
 
-    /// RoIAlign features `[n, C, size, size]` of `boxes` (`[n * 4]`, input pixels) from `features`
-    /// (P2, P3, ... as `[C, H, W]` or `[1, C, H, W]`), each box on its level. RoIs are spread over the cores.
-    public func extract(features: [Tensor], boxes: [Float], outputSize: Int) -> [Float] {
+    /// RoIAlign features `[n, C, size, size]` of `boxes` (`[n * 4]`, input pixels) from `maps`, each box on
+    /// its level. RoIs are spread over the cores.
+    public func extract(_ maps: RoIFeatureMaps, boxes: [Float], outputSize: Int) -> [Float] {
         let n = boxes.count / 4
-        let levels = min(features.count, rcnn.featmapStrides.count)
+        let levels = min(maps.levels.count, rcnn.featmapStrides.count)
         precondition(levels > 0, "StandardRoIHead: no feature maps")
-        let dims = features.prefix(levels).map { Array($0.shape.suffix(3)) }
-        let channels = dims[0][0]
+        let channels = maps.channels
         let per = channels * outputSize * outputSize
         var out = [Float](repeating: 0, count: n * per)
+        if n == 0 { return out }
         let finest = Float(rcnn.finestScale)
-        let strides = rcnn.featmapStrides.map { 1 / Float($0) }
+        let scales = rcnn.featmapStrides.map { 1 / Float($0) }
         let sampling = rcnn.samplingRatio
-        let featureData = features.prefix(levels).map(\.data)
         out.withUnsafeMutableBufferPointer { outBuf in
             guard let outBase = outBuf.baseAddress else { return }
             let chunks = min(n, ProcessInfo.processInfo.activeProcessorCount * 4)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+                defer { scratch.deallocate() }
                 let lo = n * chunk / chunks, hi = n * (chunk + 1) / chunks
                 for i in lo..<hi {
                     let b = (boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3])
                     let lvl = StandardRoIHead.roiLevel(b, finestScale: finest, levels: levels)
-                    let h = dims[lvl][1], w = dims[lvl][2]
-                    let plan = RoIAlign.plan(box: b, spatialScale: strides[lvl], height: h, width: w,
+                    let map = maps.levels[lvl]
+                    let plan = RoIAlign.plan(box: b, spatialScale: scales[lvl], height: map.height, width: map.width,
                                              outputSize: outputSize, samplingRatio: sampling, aligned: true)
-                    featureData[lvl].withUnsafeBufferPointer { f in
+                    map.data.withUnsafeBufferPointer { f in
                         guard let fp = f.baseAddress else { return }
-                        RoIAlign.pool(features: fp, channels: channels, height: h, width: w, plan: plan,
-                                      output: outBase + i * per)
+                        RoIAlign.poolChannelsLast(features: fp, channels: channels, plan: plan,
+                                                  output: outBase + i * per, scratch: scratch)
                     }
                 }
             }
@@ -92,15 +112,20 @@ public struct StandardRoIHead: Sendable {
         return out
     }
 
+    /// Convenience for `[C, H, W]` (or `[1, C, H, W]`) maps P2, P3, ...: converts them, then extracts.
+    public func extract(features: [Tensor], boxes: [Float], outputSize: Int) -> [Float] {
+        extract(RoIFeatureMaps(features), boxes: boxes, outputSize: outputSize)
+    }
+
     // MARK: Boxes
 
     /// `simple_test_bboxes` with `rcnn_test_cfg=None`: the box head on `proposals` (`[n * 4]`, input pixels),
     /// softmax, class-specific decoding clipped to `imageShape` (h, w of the resized image) and division by
     /// `scaleFactor` (w, h, w, h) back to original pixels.
-    public func boxes(features: [Tensor], proposals: [Float], imageShape: (Int, Int),
+    public func boxes(_ maps: RoIFeatureMaps, proposals: [Float], imageShape: (Int, Int),
                       scaleFactor: [Float]) -> BBoxResults {
         let n = proposals.count / 4
-        let feats = extract(features: features, boxes: proposals, outputSize: rcnn.roiOutputSize)
+        let feats = extract(maps, boxes: proposals, outputSize: rcnn.roiOutputSize)
         let (cls, reg) = bboxHead.forward(feats, count: n)
         let scores = StandardRoIHead.softmax(cls, rows: n, columns: bboxHead.numClasses + 1)
         var bboxes = StandardRoIHead.decode(rois: proposals, deltas: reg, numClasses: bboxHead.numClasses,
@@ -198,14 +223,38 @@ public struct StandardRoIHead: Sendable {
 
     /// The mask branch on the detections: RoIs are the detection boxes times `scaleFactor` (input pixels);
     /// returns the mask logits `[k, classes, 28, 28]`.
-    public func maskLogits(features: [Tensor], detections: [Detection], scaleFactor: [Float]) -> [Float] {
+    public func maskLogits(_ maps: RoIFeatureMaps, detections: [Detection], scaleFactor: [Float]) -> [Float] {
         let s = scaleFactor.count == 4 ? scaleFactor : [1, 1, 1, 1]
         var rois: [Float] = []
         rois.reserveCapacity(detections.count * 4)
         for d in detections {
             rois.append(d.x1 * s[0]); rois.append(d.y1 * s[1]); rois.append(d.x2 * s[2]); rois.append(d.y2 * s[3])
         }
-        let feats = extract(features: features, boxes: rois, outputSize: rcnn.maskRoiOutputSize)
+        let feats = extract(maps, boxes: rois, outputSize: rcnn.maskRoiOutputSize)
         return maskHead.forward(feats, count: detections.count, roiSize: rcnn.maskRoiOutputSize)
+    }
+}
+
+extension StandardRoIHead {
+    /// The binary masks of `detections` at original size: sigmoid of each detection's class channel of
+    /// `logits` (`[k, classes, m, m]`), pasted into its box and thresholded at `mask_thr_binary`.
+    /// Masks are pasted in parallel.
+    public func binaryMasks(logits: [Float], detections: [Detection], imageHeight: Int,
+                            imageWidth: Int) -> [InstanceMask] {
+        let m = 2 * rcnn.maskRoiOutputSize, per = m * m, nc = maskHead.numClasses
+        let thr = Float(panoptic.maskThrBinary)
+        var out = [InstanceMask](repeating: InstanceMask(x0: 0, y0: 0, width: 0, height: 0, bits: []),
+                                 count: detections.count)
+        out.withUnsafeMutableBufferPointer { o in
+            guard let base = o.baseAddress else { return }
+            DispatchQueue.concurrentPerform(iterations: detections.count) { i in
+                let d = detections[i]
+                let off = (i * nc + d.label) * per
+                base[i] = MaskPaste.binary(probs: MaskPaste.sigmoid(logits[off..<off + per]), size: m,
+                                           box: (d.x1, d.y1, d.x2, d.y2), imageHeight: imageHeight,
+                                           imageWidth: imageWidth, threshold: thr)
+            }
+        }
+        return out
     }
 }

@@ -93,6 +93,7 @@ for name in ("street_720x1280", "coffee_375x500"):
     s = os.path.join("r50_seed1_full", name)
     after = load(s, "bbox_after_nms.npz")
     mask = load(s, "mask_head_raw.npz")
+    put(f"{name}/proposals.f32", load(s, "rpn_proposals.npz")["arr"], "f32")
     put(f"{name}/det_bboxes.f32", after["det_bboxes"], "f32")
     put(f"{name}/det_labels.i32", after["det_labels"], "i32")
     put(f"{name}/mask_pred_label.f32", label_channel(mask["mask_pred"], after["det_labels"]), "f32")
