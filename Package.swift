@@ -57,7 +57,9 @@ let package = Package(
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: [
+            "Imaging", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "PanopticFPNTests", dependencies: [
             "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
         ]),

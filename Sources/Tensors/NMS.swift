@@ -69,3 +69,13 @@ public enum NMS {
         }
     }
 }
+
+/// `NMS.keep` as a free function (the RPN's proposal step calls it this way).
+public func nms(boxes: [Float], scores: [Float], iouThreshold: Float) -> [Int] {
+    NMS.keep(boxes: boxes, scores: scores, iouThreshold: iouThreshold)
+}
+
+/// `NMS.descendingOrder`: indices sorting `values` high to low, ties in index order.
+public func sortedDescending(_ values: [Float]) -> [Int] {
+    NMS.descendingOrder(values)
+}

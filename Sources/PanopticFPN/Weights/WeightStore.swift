@@ -79,9 +79,12 @@ public final class WeightBinder {
         store.keys.filter { $0.hasPrefix(prefix) }
     }
 
-    /// Throws `PanopticFPNError.weightBinding` listing every problem, if any.
-    public func finish() throws {
-        let unused = store.keys.filter { !used.contains($0) }
+    /// Throws `PanopticFPNError.weightBinding` listing every problem, if any. Keys under
+    /// `allowingUnusedPrefixes` may stay unused (to bind part of a model, e.g. in tests).
+    public func finish(allowingUnusedPrefixes: [String] = []) throws {
+        let unused = store.keys.filter { k in
+            !used.contains(k) && !allowingUnusedPrefixes.contains { k.hasPrefix($0) }
+        }
         if missing.isEmpty && unused.isEmpty && repeated.isEmpty && misshaped.isEmpty && failures.isEmpty {
             return
         }
