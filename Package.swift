@@ -52,6 +52,7 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
+        .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
     ],
     swiftLanguageModes: [.v5]
 )

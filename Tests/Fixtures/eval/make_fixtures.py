@@ -112,8 +112,10 @@ def run_official(case_dir, gt, pred, route):
         if os.path.exists(out):
             os.remove(out)
     else:
-        with open(os.path.join(case_dir, f"official_{route}.log"), "w") as fp:
-            fp.write(p.stderr)
+        # Keep only the table the official tool logs (after "run.py:... run] ").
+        table = p.stderr.split(" run] \n", 1)[1].rstrip("\n") + "\n"
+        with open(os.path.join(case_dir, f"official_{route}.table.txt"), "w") as fp:
+            fp.write(table)
 
 
 def write_case(name, about, frames, routes=("rle", "bitmask"), pred_frames=None, extra_json=None,
@@ -368,8 +370,43 @@ def random_case(name, seed, n_frames, h, w, routes):
     write_case(name, f"Randomised: {n_frames} frames of {h}x{w}, seed {seed}.", frames, routes=routes)
 
 
+def codec_fixtures():
+    """pycocotools strings of masks (bits: np.packbits of the row-major mask, hex), and PIL-written PNGs with their raw RGBA bytes."""
+    rng = np.random.RandomState(7)
+    cases = []
+    def add(m):
+        cases.append({"height": int(m.shape[0]), "width": int(m.shape[1]),
+                      "bits": np.packbits(m.reshape(-1)).tobytes().hex(),
+                      "counts": rle(m)["counts"]})
+    add(np.zeros((3, 5), bool))
+    add(np.ones((3, 5), bool))
+    m = np.zeros((4, 6), bool); m[0, 0] = True; add(m)
+    m = np.zeros((4, 6), bool); m[3, 5] = True; add(m)
+    for p in (0.02, 0.5, 0.97):
+        add(rng.rand(13, 17) < p)
+    m = np.ones((200, 240), bool); m[150, 200] = False; m[7, 3] = False; add(m)  # long runs
+    m = np.zeros((120, 160), bool); m[30:100, 20:150] = True; m[::7, ::5] = ~m[::7, ::5]; add(m)
+    with open(os.path.join(HERE, "rle_cases.json"), "w") as fp:
+        json.dump(cases, fp)
+    img = rng.randint(0, 256, size=(9, 11, 4)).astype(np.uint8)
+    img[0, :, 3] = 0  # transparent pixels keep their colour
+    Image.fromarray(img, "RGBA").save(os.path.join(HERE, "rgba_pil.png"))
+    # The same PNG with a gAMA chunk of 1.0 after IHDR (PIL ignores it; libpng would convert).
+    import struct, zlib
+    raw = open(os.path.join(HERE, "rgba_pil.png"), "rb").read()
+    body = b"gAMA" + struct.pack(">I", 100000)
+    chunk = struct.pack(">I", 4) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    with open(os.path.join(HERE, "rgba_pil_gamma.png"), "wb") as fp:
+        fp.write(raw[:33] + chunk + raw[33:])
+    Image.fromarray(img[:, :, :3], "RGB").save(os.path.join(HERE, "rgb_pil.png"))
+    img.tofile(os.path.join(HERE, "rgba_pil.rgba"))
+    # Check PIL sees what we wrote even with a gAMA chunk.
+    assert (np.asarray(Image.open(os.path.join(HERE, "rgba_pil_gamma.png"))) == img).all()
+
+
 def main():
     os.makedirs(CASES, exist_ok=True)
+    codec_fixtures()
     hand_cases()
     random_case("random_a", 1, 30, 24, 40, ("rle", "bitmask"))
     random_case("random_b", 2, 40, 30, 50, ("rle", "bitmask"))
