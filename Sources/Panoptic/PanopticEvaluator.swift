@@ -15,6 +15,8 @@ public struct EvalWarning: Sendable, Equatable {
         case nonIntegerID
         /// Prediction frames with the same name (the last one is used).
         case duplicateName
+        /// Prediction masks of another size than the GT's (RLE route: scored as non-overlapping).
+        case sizeMismatch
     }
     public var frame: String
     public var kind: Kind

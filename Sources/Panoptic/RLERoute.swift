@@ -148,7 +148,11 @@ enum RLERoute {
         }
         let p = try parse(predLabels, frame: frame, isGT: false, scratch: scratch, warnings: &warnings)
         if let gs = g.size, let ps = p.size, gs.h != ps.h || gs.w != ps.w {
-            throw PanopticError.invalidInput("frame \(frame): the prediction is \(ps.h)x\(ps.w) but the ground truth is \(gs.h)x\(gs.w)")
+            // pycocotools gives IoU -1 for masks of different sizes: nothing matches, nothing is a FP.
+            warnings.append(EvalWarning(frame: frame, kind: .sizeMismatch,
+                message: "the prediction is \(ps.h)x\(ps.w) but the ground truth is \(gs.h)x\(gs.w): as the official RLE route does (pycocotools IoU -1), its ground truth counts as missed and no prediction as a false positive"))
+            for s in g.segments { stats.categories[s.category].fn += 1 }
+            return stats
         }
         let pixels = (p.size ?? g.size).map { $0.h * $0.w } ?? 0
         guard p.maskLabels.count < Int(UInt16.max) else {

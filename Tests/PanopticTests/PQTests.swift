@@ -123,14 +123,17 @@ final class PQTests: XCTestCase {
         XCTAssertEqual(w.filter { $0.kind == .officialCrash }.count, 1)
     }
 
-    func testSizeMismatchIsAnErrorOnBothRoutes() throws {
+    func testSizeMismatch() throws {
+        // Bitmask route: the official tool stops (AssertionError), so does zoo, with a message.
         XCTAssertTrue(try Fixtures.text("cases/crash_size_mismatch/official_bitmask.crash").contains("AssertionError"))
-        for route in [PQResult.Route.rle, .bitmask] {
-            XCTAssertThrowsError(try evaluate("crash_size_mismatch", route)) { e in
-                XCTAssertTrue("\(e)".contains("8x10"), "\(e)")
-                XCTAssertTrue("\(e)".contains("8x12"), "\(e)")
-            }
+        XCTAssertThrowsError(try evaluate("crash_size_mismatch", .bitmask)) { e in
+            XCTAssertTrue("\(e)".contains("8x10"), "\(e)")
+            XCTAssertTrue("\(e)".contains("8x12"), "\(e)")
         }
+        // RLE route: the official tool gives numbers (every GT missed); zoo gives the same and warns.
+        let (r, w) = try evaluate("crash_size_mismatch", .rle)
+        XCTAssertEqual(r.json(), try Fixtures.text("cases/crash_size_mismatch/official_rle.json"))
+        XCTAssertEqual(w.filter { $0.kind == .sizeMismatch }.map(\.frame), ["sz.jpg"])
     }
 
     // MARK: API

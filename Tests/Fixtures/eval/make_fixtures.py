@@ -293,8 +293,9 @@ of that image as FN. official_bitmask_equivalent.json is the official result wit
 
     # 9e. Size mismatch (both routes): zoo stops with an error.
     write_case("crash_size_mismatch", """
-The prediction is 8x10 while the GT is 8x12: the official bitmask route stops with an AssertionError;
-zoo stops with an error naming the frame on both routes.
+The prediction is 8x10 while the GT is 8x12: the official bitmask route stops with an AssertionError
+(zoo stops with an error naming both files); the official RLE route scores every pair as
+non-overlapping (pycocotools IoU -1): all GT missed, no FP (zoo gives the same and warns).
 """, [("sz.jpg", H, W, gt, [Seg("road", 7, np.ones((8, 10), bool))])])
 
     # 10. Category 0 valid GT segments in bitmasks and an invalid prediction.
