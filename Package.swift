@@ -61,8 +61,10 @@ let package = Package(
             "Imaging", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticFPNTests", dependencies: [
-            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
+            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
     ],
     swiftLanguageModes: [.v5]
 )
