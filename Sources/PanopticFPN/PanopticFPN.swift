@@ -13,6 +13,10 @@ public struct PanopticResult: Sendable {
     public var panoptic: [Int32]
     /// The detections of the panoptic detection step, best first (original pixels).
     public var detections: [Detection]
+
+    public init(height: Int, width: Int, panoptic: [Int32], detections: [Detection]) {
+        self.height = height; self.width = width; self.panoptic = panoptic; self.detections = detections
+    }
 }
 
 /// mmdetection's `PanopticFPN` (`TwoStagePanopticSegmentor.simple_test`), read top to bottom like the paper's
