@@ -41,16 +41,19 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
+        // Datasets through the model: sharding, the resumable journal, merging shard outputs.
+        .target(name: "Pipeline"),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
-            "Panoptic", "Imaging",
+            "Panoptic", "Imaging", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
     ],
     swiftLanguageModes: [.v5]
