@@ -53,6 +53,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
     ],
