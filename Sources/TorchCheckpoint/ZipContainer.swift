@@ -22,8 +22,8 @@ struct ZipContainer {
     var records: [String: Record]
 
     static func open(_ src: ByteSource) throws -> ZipContainer {
-        let libzipEntries = try listWithLibzip(src)
         let central = try CentralDirectory.parse(src)
+        let libzipEntries = try listWithLibzip(src)
         guard central.count == libzipEntries.count else {
             throw CheckpointError.corrupt("the zip central directory lists \(central.count) entries, libzip found \(libzipEntries.count)")
         }
