@@ -49,6 +49,7 @@ let package = Package(
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
             "Panoptic", "Imaging", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Tests mirror Sources/.

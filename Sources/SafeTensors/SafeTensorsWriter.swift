@@ -34,6 +34,7 @@ public final class SafeTensorsWriter {
     private var current = 0
     private var writtenInCurrent = 0
     private var finished = false
+    private let metadataRanges: [String: Range<Int>]
 
     public init(url: URL, tensors: [Entry], metadata: [String: String] = [:]) throws {
         self.url = url
@@ -55,7 +56,8 @@ public final class SafeTensorsWriter {
             sizes.append(b)
         }
         self.sizes = sizes
-        let header = SafeTensorsWriter.header(tensors, sizes, metadata)
+        let (header, ranges) = SafeTensorsWriter.header(tensors, sizes, metadata)
+        metadataRanges = ranges
 
         let dir = url.deletingLastPathComponent().path
         tempPath = dir + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0 ... .max)).tmp"
@@ -74,26 +76,45 @@ public final class SafeTensorsWriter {
 
     deinit { if !finished { cancel() } }
 
-    /// The compact JSON header, space-padded so the data starts at a multiple of 8.
-    static func header(_ tensors: [Entry], _ sizes: [Int], _ metadata: [String: String]) -> [UInt8] {
-        var s = "{"
+    /// The compact JSON header, space-padded so the data starts at a multiple of 8, and where each
+    /// metadata value sits in it (so a value can be filled in later, same length).
+    static func header(_ tensors: [Entry], _ sizes: [Int], _ metadata: [String: String]) -> ([UInt8], [String: Range<Int>]) {
+        var b: [UInt8] = Array("{".utf8)
+        var ranges: [String: Range<Int>] = [:]
         var first = true
         if !metadata.isEmpty {
-            s += "\"__metadata__\":{" + metadata.keys.sorted().map { jsonString($0) + ":" + jsonString(metadata[$0] ?? "") }.joined(separator: ",") + "}"
+            b += Array("\"__metadata__\":{".utf8)
+            for (i, k) in metadata.keys.sorted().enumerated() {
+                if i > 0 { b.append(UInt8(ascii: ",")) }
+                b += Array((jsonString(k) + ":").utf8)
+                let v = Array(jsonString(metadata[k] ?? "").utf8)
+                ranges[k] = b.count ..< b.count + v.count
+                b += v
+            }
+            b.append(UInt8(ascii: "}"))
             first = false
         }
         var offset = 0
         for (e, size) in zip(tensors, sizes) {
-            if !first { s += "," }
+            if !first { b.append(UInt8(ascii: ",")) }
             first = false
-            s += jsonString(e.name) + ":{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[" + e.shape.map(String.init).joined(separator: ",")
-                + "],\"data_offsets\":[\(offset),\(offset + size)]}"
+            b += Array((jsonString(e.name) + ":{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[" + e.shape.map(String.init).joined(separator: ",")
+                + "],\"data_offsets\":[\(offset),\(offset + size)]}").utf8)
             offset += size
         }
-        s += "}"
-        var bytes = Array(s.utf8)
-        while (8 + bytes.count) % 8 != 0 { bytes.append(0x20) }
-        return bytes
+        b.append(UInt8(ascii: "}"))
+        while (8 + b.count) % 8 != 0 { b.append(0x20) }
+        return (b, ranges)
+    }
+
+    /// Replaces a metadata value given at creation by one of the same encoded length (a digest
+    /// computed while the tensors were being written). Call before `finish()`.
+    public func replaceMetadata(_ key: String, with value: String) throws {
+        guard !finished, let r = metadataRanges[key] else { throw SafeTensorsError.writer("no metadata value '\(key)' to replace") }
+        let v = Array(SafeTensorsWriter.jsonString(value).utf8)
+        guard v.count == r.count else { throw SafeTensorsError.writer("metadata '\(key)': the new value has a different length") }
+        let n = v.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(8 + r.lowerBound)) }
+        guard n == v.count else { throw SafeTensorsError.io(path: tempPath, reason: String(cString: strerror(errno))) }
     }
 
     static func jsonString(_ s: String) -> String {

@@ -124,3 +124,34 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try r.info("bool").dtype, .BOOL)
     }
 }
+
+final class SafeTensorsFuzzTests: XCTestCase {
+    func testMutatedFilesNeverCrash() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/checkpoints/st_reference.safetensors")
+        let original = Array(try Data(contentsOf: url))
+        var state: UInt64 = 42
+        func next() -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
+        }
+        var opened = 0
+        for _ in 0 ..< 5000 {
+            var b = original
+            switch next() % 3 {
+            case 0: for _ in 0 ... next() % 3 { let i = next() % b.count; b[i] ^= UInt8(1 << (next() % 8)) }
+            case 1: b = Array(b.prefix(next() % (b.count + 1)))
+            default: b.insert(contentsOf: (0 ..< 1 + next() % 16).map { _ in UInt8(truncatingIfNeeded: next()) }, at: next() % (b.count + 1))
+            }
+            if let f = try? SafeTensorsFile(bytes: b) {
+                opened += 1
+                for n in f.names { _ = try f.withBytes(n) { $0.count } }
+            }
+        }
+        XCTAssertGreaterThan(opened, 0)
+        XCTAssertLessThan(opened, 5000)
+    }
+}
