@@ -71,9 +71,13 @@ public struct PanopticFPN: Sendable {
             for i in 0..<n { for k in 0..<4 { boxes[4 * i + k] = props.data[i * cols + k] } }
             let r = roiHead.boxes(maps, proposals: boxes, imageShape: (meta.imgShape.h, meta.imgShape.w),
                                   scaleFactor: scale)
+            p?.count(n * roiHead.bboxHead.multiplyAddsPerRoI)
             return (roiHead.detections(r), maps)
         }
-        let logits = p.stage("mask_head") { roiHead.maskLogits(maps, detections: detections, scaleFactor: scale) }
+        let logits = p.stage("mask_head") { () -> [Float] in
+            p?.count(detections.count * roiHead.maskHead.multiplyAddsPerRoI(roiSize: roiHead.rcnn.maskRoiOutputSize))
+            return roiHead.maskLogits(maps, detections: detections, scaleFactor: scale)
+        }
         let (h, w) = (meta.oriShape.h, meta.oriShape.w)
         let masks = p.stage("mask_paste") {
             roiHead.binaryMasks(logits: logits, detections: detections, imageHeight: h, imageWidth: w)

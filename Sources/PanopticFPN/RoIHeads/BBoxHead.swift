@@ -31,6 +31,12 @@ public struct BBoxHead: Sendable {
         self.inputSize = inSize
     }
 
+    /// Multiply-adds of the fully connected layers for one RoI.
+    public var multiplyAddsPerRoI: Int {
+        let fc = fc1.weight.shape[0]
+        return inputSize * fc + fc * fc + fc * (5 * numClasses + 1)
+    }
+
     /// `roiFeats`: `[n, 256 * 7 * 7]` row-major. Returns `cls_score [n, classes + 1]`, `bbox_pred [n, 4 * classes]`.
     public func forward(_ roiFeats: [Float], count n: Int) -> (clsScore: [Float], bboxPred: [Float]) {
         precondition(roiFeats.count == n * inputSize, "BBoxHead: \(roiFeats.count) values for \(n) RoIs")

@@ -34,6 +34,13 @@ public struct FCNMaskHead: Sendable {
         self.channels = channels
     }
 
+    /// Multiply-adds of the convolutions for one RoI of `s x s` (the separator rows not counted).
+    public func multiplyAddsPerRoI(roiSize s: Int) -> Int {
+        let plane = s * s
+        return convs.count * plane * channels * channels * 9 + plane * channels * channels * 4
+            + 4 * plane * channels * numClasses
+    }
+
     /// `roiFeats`: `[n, C, s, s]` (RoIAlign output). Returns logits `[n, classes, 2s, 2s]`.
     public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int) -> [Float] {
         let plane = s * s, rows = s + 1, s2 = 2 * s, out2 = s2 * s2
