@@ -29,7 +29,7 @@ final class CheckpointWeightStore: WeightStore {
     init(path: String) throws {
         checkpoint = try Checkpoint(path: path)
         let layouts = try CheckpointLayout.builtIn()
-        guard let layout = layouts.first(where: { $0.name == "mmdet-panoptic-fpn" }) ?? CheckpointLayout.detect(checkpoint.root, among: layouts) else {
+        guard let layout = CheckpointLayout.detect(checkpoint.root, among: layouts) else {
             throw CLIError(message: "\(path): no checkpoint layout fits it; is it an mmdetection Panoptic FPN checkpoint?")
         }
         let match = try layout.match(checkpoint.root)
