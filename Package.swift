@@ -49,6 +49,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks (release builds): see Benchmarks/README.md.
+        .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS"],
+                          path: "Benchmarks/DenseBenchmark"),
+
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),

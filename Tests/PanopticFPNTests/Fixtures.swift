@@ -59,13 +59,22 @@ func assertMatches(_ ours: [Float], _ name: String, _ manifest: [String: Fixture
 func assertSameProposals(_ ours: Tensor, _ name: String, _ manifest: [String: FixtureArray],
                          boxTolerance: Float = 2e-3, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
     guard let ref = manifest[name] else { throw FixtureError.missing(name) }
-    let want = try loadValues("reference", ref)
     XCTAssertEqual(ours.shape, ref.shape, "\(name): shape", file: file, line: line)
     guard ours.shape == ref.shape, ref.stride == 1 else { return -1 }
-    let n = ref.shape[0]
+    return assertSameRows(ours.data, try loadValues("reference", ref), name, boxTolerance: boxTolerance,
+                          file: file, line: line)
+}
+
+/// Rows of (x1, y1, x2, y2, score), compared as `assertSameProposals` describes.
+@discardableResult
+func assertSameRows(_ ours: [Float], _ want: [Float], _ name: String, boxTolerance: Float = 2e-3,
+                    file: StaticString = #filePath, line: UInt = #line) -> Int {
+    XCTAssertEqual(ours.count, want.count, "\(name): rows", file: file, line: line)
+    guard ours.count == want.count else { return -1 }
+    let n = want.count / 5
     func same(_ i: Int, _ j: Int) -> Bool {
-        for c in 0..<4 where abs(ours.data[5 * i + c] - want[5 * j + c]) > boxTolerance { return false }
-        let scoreError: Float = abs(ours.data[5 * i + 4] - want[5 * j + 4])
+        for c in 0..<4 where abs(ours[5 * i + c] - want[5 * j + c]) > boxTolerance { return false }
+        let scoreError: Float = abs(ours[5 * i + 4] - want[5 * j + 4])
         return scoreError <= 1e-5
     }
     var used = [Bool](repeating: false, count: n)
@@ -79,7 +88,7 @@ func assertSameProposals(_ ours: Tensor, _ name: String, _ manifest: [String: Fi
             used[j] = true
             swapped += 1
         } else {
-            XCTFail("\(name): proposal \(i) \(Array(ours.data[(5 * i)..<(5 * i + 5)])) is not the reference's "
+            XCTFail("\(name): row \(i) \(Array(ours[(5 * i)..<(5 * i + 5)])) is not the reference's "
                     + "\(Array(want[(5 * i)..<(5 * i + 5)]))", file: file, line: line)
             return swapped
         }

@@ -18,9 +18,8 @@ final class OtherCasesTests: XCTestCase {
         let image = Preprocess.run(try BGRImage.load(path: path), config: config)
         let out = model(image)
         let m = try loadManifest("reference")
-        // Both cases hold near-ties: pairs of proposals whose scores differ by 1e-7 and swap places.
-        let swapped = try assertSameProposals(out.rpn.proposals, "\(tag)_rpn_proposals", m)
-        XCTAssertGreaterThan(swapped, 0)
+        // Both cases hold near-ties: pairs of proposals whose scores differ by 1e-7 may swap places.
+        try assertSameProposals(out.rpn.proposals, "\(tag)_rpn_proposals", m)
 
         let full = PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)
         let ref = try XCTUnwrap(m["\(tag)_sem_argmax_ties255"])
