@@ -52,7 +52,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
-        // Benchmarks (release): `swift run -c release heads-bench`.
+        // Benchmarks (release builds): see Benchmarks/README.md.
+        .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS"],
+                          path: "Benchmarks/DenseBenchmark"),
         .executableTarget(name: "heads-bench", dependencies: ["PanopticFPN", "Tensors", "ZooRegistry"],
                           path: "Benchmarks/HeadsBench"),
 

@@ -58,10 +58,18 @@ final class ReferenceTests: XCTestCase {
     func testProposalsEqualTheReference() throws {
         let (_, out) = try run()
         let m = try loadManifest("reference")
-        try assertMatches(out.rpn.preNMSScores, "pre_nms_scores", m, rel: 1e-5)
-        try assertMatches(out.rpn.preNMSBoxes, "pre_nms_proposals", m, rel: 1e-5)
+        // Per-level top 1000 before NMS: the same candidates in the same order, up to near-tie swaps.
+        let scores = try loadValues("reference", try XCTUnwrap(m["pre_nms_scores"]))
+        let boxes = try loadValues("reference", try XCTUnwrap(m["pre_nms_proposals"]))
+        XCTAssertEqual(scores.count, 1000 + 1000 + 720 + 180 + 45)
+        func rows(_ s: [Float], _ b: [Float]) -> [Float] {
+            var out: [Float] = []
+            for i in s.indices { out += b[(4 * i)..<(4 * i + 4)]; out.append(s[i]) }
+            return out
+        }
+        _ = assertSameRows(rows(out.rpn.preNMSScores, out.rpn.preNMSBoxes), rows(scores, boxes), "pre-NMS")
         XCTAssertEqual(out.rpn.proposals.shape, [1000, 5])
-        try assertMatches(out.rpn.proposals.data, "rpn_proposals", m, rel: 1e-5)
+        try assertSameProposals(out.rpn.proposals, "rpn_proposals", m)
     }
 
     func testSemanticLogits() throws {

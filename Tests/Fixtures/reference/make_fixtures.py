@@ -76,6 +76,16 @@ def main():
     sf = load("sem_final.npz")
     keep(m, HERE, "sem_argmax", sf["argmax"], whole=True)
     keep(m, HERE, "sem_margin", sf["top1_minus_top2"], whole=True)
+    # Final dense results of two other cases: R-101 (seed 3) on the small image, R-50 on the coffee image
+    # (resized to 720x960, padded to 736x960). Semantic argmax with 255 where the top two logits are
+    # within 1e-4 (near-ties that may flip).
+    for tag, folder in (("r101", os.path.join(ref, "r101_seed3_small", "small_192x320")),
+                        ("coffee", os.path.join(ref, "r50_seed1_full", "coffee_375x500"))):
+        keep(m, HERE, f"{tag}_rpn_proposals", np.load(os.path.join(folder, "rpn_proposals.npz"))["arr"], whole=True)
+        sem = np.load(os.path.join(folder, "sem_final.npz"))
+        am = sem["argmax"].astype(np.uint8).copy()
+        am[sem["top1_minus_top2"] <= 1e-4] = 255
+        keep(m, HERE, f"{tag}_sem_argmax_ties255", am, whole=True)
     with open(os.path.join(HERE, "manifest.json"), "w") as fh:
         json.dump(m, fh, indent=1, sort_keys=True)
 
