@@ -11,8 +11,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a zoo model on images and write pan_seg.json, as bdd100k-models' test.py --format-only does.",
         discussion: """
-        The weights come from a zoo id (the converted .safetensors in the cache, or the downloaded .pth \
-        converted in memory), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
+        The weights come from a zoo id (the converted .safetensors in the cache; a downloaded .pth is \
+        converted into the cache first), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
         reference recipe, for tests and demos). The architecture (R-50 or R-101) is read from the weights.
 
         INPUT is any number of .jpg / .png files or folders of them. DIR/pan_seg.json gets one Scalabel \
@@ -112,10 +112,34 @@ struct Run: ParsableCommand {
             return { try Self.fileStore(st.path) }
         }
         if let pth = cache.path(of: .model, for: entry), FileManager.default.fileExists(atPath: pth.path) {
-            if !quiet { Console.note("converting \(pth.lastPathComponent) in memory (`zoo convert \(entry.id)` caches it)") }
-            return { try Self.fileStore(pth.path) }
+            guard let st = cache.safetensorsPath(for: entry) else { return { try Self.fileStore(pth.path) } }
+            let quiet = self.quiet
+            return {
+                if !quiet { Console.note("converting \(pth.lastPathComponent) to \(st.lastPathComponent) (once)") }
+                try Self.convertIntoCache(pth: pth, to: st, entry: entry)
+                return try Self.fileStore(st.path)
+            }
         }
         throw CLIError(message: "\(entry.id) is not in the cache: run `zoo fetch \(entry.id)` (and `zoo convert \(entry.id)`) first, or give --weights FILE")
+    }
+
+    /// `zoo convert ID`: the cached .pth to the cached .safetensors (mmdetection layout, the entry's depth).
+    static func convertIntoCache(pth: URL, to st: URL, entry: ModelEntry) throws {
+        do {
+            let c = try Checkpoint(path: pth.path)
+            guard let layout = CheckpointLayout.detect(c.root, among: try CheckpointLayout.builtIn()) else {
+                throw CLIError(message: "\(pth.path): no checkpoint layout fits it; is it a Panoptic FPN checkpoint?")
+            }
+            let variant = "R-\(entry.depth)"
+            let m = try layout.match(c.root, variant: layout.variants.contains { $0.name == variant } ? variant : nil)
+            guard m.isClean else {
+                throw CLIError(message: "\(pth.path) does not match \(entry.id) (R-\(entry.depth)):\n" + m.report(limit: 12))
+            }
+            try SafeTensorsExport.write(c, tensors: m.tensors, to: st, metadata: [
+                "format": "pt", "source_file": pth.lastPathComponent, "zoo_id": entry.id, "layout": m.layout,
+                "converter": "zoo \(ZooVersion.string) run",
+            ])
+        } catch let e as CLIError { throw e } catch { throw CLIError(message: "\(pth.path): \(error)") }
     }
 
     static func fileStore(_ path: String) throws -> WeightStore {
