@@ -146,6 +146,9 @@ public struct Conv2d: Sendable {
         return out
     }
 
+    /// Whether this layer takes the Winograd path for an output of `oh` x `ow`.
+    public func usesWinograd(oh: Int, ow: Int) -> Bool { winogradTransform(oh: oh, ow: ow) != nil }
+
     /// The Winograd variant for this layer and output size, nil for the im2col/GEMM path: 3x3, stride 1,
     /// no dilation, enough channels and pixels for the transforms to pay off.
     func winogradTransform(oh: Int, ow: Int) -> WinogradTransform? {
