@@ -126,8 +126,7 @@ public struct Conv2d: Sendable {
                     }
                     // Blocks of whole output rows, about 4 M floats of unfolded input each.
                     let rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k * rowsPerBlock * ow)
-                    defer { scratch.deallocate() }
+                    ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
                     var y0 = 0
                     while y0 < oh {
                         let rows = min(rowsPerBlock, oh - y0)
@@ -138,6 +137,7 @@ public struct Conv2d: Sendable {
                                     1, wp.baseAddress, Int32(k), scratch, Int32(nb), beta,
                                     op.baseAddress! + y0 * ow, Int32(n))
                         y0 += rows
+                    }
                     }
                 }
             }

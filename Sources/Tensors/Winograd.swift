@@ -101,9 +101,21 @@ struct WinogradTransform: Sendable {
         // is large enough for OpenBLAS to run near its peak.
         let rowsPerBlock = max(1, min(tilesY, (1 << 23) / max(1, a2 * max(cin, cout) * tilesX)))
         let maxTiles = rowsPerBlock * tilesX
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * cin * maxTiles)
-        let mm = UnsafeMutablePointer<Float>.allocate(capacity: a2 * cout * maxTiles)
-        defer { v.deallocate(); mm.deallocate() }
+        ScratchPool.shared.with(a2 * cin * maxTiles) { v in
+            ScratchPool.shared.with(a2 * cout * maxTiles) { mm in
+                convolveBlocks(x, cin: cin, h: h, w: w, pad: pad, u: u, cout: cout, bias: bias, relu: relu,
+                               addResidual: addResidual, out: out, oh: oh, ow: ow, v: v, mm: mm,
+                               rowsPerBlock: rowsPerBlock)
+            }
+        }
+    }
+
+    private func convolveBlocks(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, pad: Int,
+                                u: UnsafePointer<Float>, cout: Int, bias: [Float], relu: Bool, addResidual: Bool,
+                                out: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
+                                v: UnsafeMutablePointer<Float>, mm: UnsafeMutablePointer<Float>, rowsPerBlock: Int) {
+        let a = alpha, a2 = a * a
+        let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m
         // Padded input row span covered by a tile row: tilesX * m + 2 columns.
         let span = tilesX * m + 2
         var ty0 = 0
