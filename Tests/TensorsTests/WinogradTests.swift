@@ -2,7 +2,11 @@ import XCTest
 import Tensors
 
 final class WinogradTests: XCTestCase {
-    override func tearDown() { Conv2d.winograd = .f4x3 }
+    override func setUp() { Conv2d.winogradMinimumPixels = 256 }
+    override func tearDown() {
+        Conv2d.winograd = .f4x3
+        Conv2d.winogradMinimumPixels = 1024
+    }
 
     /// Both variants against the direct definition, on sizes that leave partial tiles at the borders.
     func testWinogradMatchesDirectConvolution() {
