@@ -81,7 +81,10 @@ do {
     for run in 0..<(warmup + runs) {
         let profiler = StageProfiler()
         let image = try profiler.measure("decode+preprocess") { Preprocess.run(try BGRImage.load(path: path)) }
-        _ = model(image, profiler: profiler)
+        let out = model(image, profiler: profiler)
+        _ = profiler.measure("semantic_upsample") {
+            PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)
+        }
         if run < warmup { continue }
         for s in profiler.stages {
             if times[s.name] == nil { order.append(s.name) }
