@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// A 2-D convolution (cross-correlation, as torch's `Conv2d`), with its bias and an optional fused ReLU
 /// and residual addition, computed as one GEMM on OpenBLAS.
@@ -19,14 +20,19 @@ public struct Conv2d: Sendable {
     /// The Winograd variant 3x3 stride-1 layers use (nil: im2col + GEMM for every layer). Process-wide;
     /// set it before running a model, not while one runs.
     nonisolated(unsafe) public static var winograd: Winograd? = .f4x3
+    /// Smaller outputs take the GEMM path: with few tiles, the a² small GEMMs and the transforms cost more
+    /// than the multiplications they save.
+    nonisolated(unsafe) public static var winogradMinimumPixels = 1024
 
     /// `[Cout, Cin, kh, kw]`.
-    public var weight: Tensor
+    public let weight: Tensor
     /// `[Cout]`; zeros when the layer has none.
-    public var bias: [Float]
-    public var stride: Int
-    public var padding: Int
-    public var dilation: Int
+    public let bias: [Float]
+    public let stride: Int
+    public let padding: Int
+    public let dilation: Int
+    /// Transformed weights of the Winograd path, made on first use and shared by copies of the layer.
+    private let winogradWeights = WinogradWeightCache()
 
     public init(weight: Tensor, bias: [Float]? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
         precondition(weight.rank == 4, "Conv2d: weight \(weight.shape) is not [Cout, Cin, kh, kw]")
@@ -110,7 +116,7 @@ public struct Conv2d: Sendable {
             x.data.withUnsafeBufferPointer { xp in
                 out.data.withUnsafeMutableBufferPointer { op in
                     if let t = winogradTransform(oh: oh, ow: ow) {
-                        let u = t.transformWeights(weight.data, cout: cout, cin: cin)
+                        let u = winogradWeights.get(t) { t.transformWeights(weight.data, cout: cout, cin: cin) }
                         u.withUnsafeBufferPointer { up in
                             t.convolve(xp.baseAddress!, cin: cin, h: h, w: w, pad: padding, u: up.baseAddress!,
                                        cout: cout, bias: bias, relu: relu, addResidual: residual != nil,
@@ -126,8 +132,7 @@ public struct Conv2d: Sendable {
                     }
                     // Blocks of whole output rows, about 4 M floats of unfolded input each.
                     let rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k * rowsPerBlock * ow)
-                    defer { scratch.deallocate() }
+                    ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
                     var y0 = 0
                     while y0 < oh {
                         let rows = min(rowsPerBlock, oh - y0)
@@ -139,6 +144,7 @@ public struct Conv2d: Sendable {
                                     op.baseAddress! + y0 * ow, Int32(n))
                         y0 += rows
                     }
+                    }
                 }
             }
         }
@@ -146,11 +152,15 @@ public struct Conv2d: Sendable {
         return out
     }
 
+    /// Whether this layer takes the Winograd path for an output of `oh` x `ow`.
+    public func usesWinograd(oh: Int, ow: Int) -> Bool { winogradTransform(oh: oh, ow: ow) != nil }
+
     /// The Winograd variant for this layer and output size, nil for the im2col/GEMM path: 3x3, stride 1,
     /// no dilation, enough channels and pixels for the transforms to pay off.
     func winogradTransform(oh: Int, ow: Int) -> WinogradTransform? {
         guard let variant = Conv2d.winograd, weight.shape[2] == 3, weight.shape[3] == 3, stride == 1,
-              dilation == 1, padding <= 2, inChannels >= 16, outChannels >= 16, oh * ow >= 256 else { return nil }
+              dilation == 1, padding <= 2, inChannels >= 16, outChannels >= 16,
+              oh * ow >= Conv2d.winogradMinimumPixels else { return nil }
         switch variant {
         case .f2x3: return .f2x3
         case .f4x3: return .f4x3
@@ -217,5 +227,20 @@ func addBias(_ v: inout [Float], channels: Int, plane: Int, relu: Bool, bias: [F
 extension Conv2d {
     fileprivate func addBias(_ v: inout [Float], channels: Int, plane: Int, relu: Bool) {
         Tensors.addBias(&v, channels: channels, plane: plane, relu: relu, bias: bias)
+    }
+}
+
+/// The Winograd-domain weights of one layer, computed once (thread-safe).
+final class WinogradWeightCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cached: (m: Int, u: [Float])?
+
+    func get(_ t: WinogradTransform, _ make: () -> [Float]) -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cached, c.m == t.m { return c.u }
+        let u = make()
+        cached = (t.m, u)
+        return u
     }
 }
