@@ -38,8 +38,9 @@ enum FastPNG {
         var compressed: [UInt8] = []
         var filtered: [UInt8] = []
 
-        init() {
-            lib = FastPNG.library
+        /// `useLibdeflate: false` makes every call return nil, so callers take the libpng path.
+        init(useLibdeflate: Bool = true) {
+            lib = useLibdeflate ? FastPNG.library : nil
             handle = lib?.alloc()
         }
 
