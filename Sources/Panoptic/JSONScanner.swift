@@ -31,6 +31,19 @@ final class MappedFile: @unchecked Sendable {
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Lets the OS drop the pages of `range` from this process (they are read again if touched), so
+    /// resident memory stays at the frames being parsed rather than growing to the file size.
+    func release(_ range: Range<Int>) {
+        guard let b = base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        // The kernel maps neighbouring pages on a fault ("fault-around"), so pages just before the
+        // range may have come back since they were released: release them again.
+        let start = (max(0, range.lowerBound - (256 << 10)) / page) * page
+        let end = min(count, range.upperBound)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: b + start), end - start, Int32(MADV_DONTNEED))
+    }
 }
 
 /// A generic JSON value, for the few fields whose shape is free (label attributes).

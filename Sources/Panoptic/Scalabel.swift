@@ -72,6 +72,7 @@ public final class ScalabelSource: @unchecked Sendable {
         for p in paths {
             let f = try MappedFile(path: p)
             try ScalabelSource.index(f, number: files.count, into: &refs)
+            f.release(0..<f.count)
             files.append(f)
         }
         self.files = files
@@ -80,6 +81,7 @@ public final class ScalabelSource: @unchecked Sendable {
 
     private static func index(_ file: MappedFile, number: Int, into refs: inout [FrameRef]) throws {
         var s = JSONScanner(bytes: file.bytes, path: file.path)
+        var released = 0
         func indexFrames(_ s: inout JSONScanner) throws {
             try s.forEachElement { s in
                 guard s.peek() == UInt8(ascii: "{") else { throw s.fail("a frame is not an object") }
@@ -95,6 +97,11 @@ public final class ScalabelSource: @unchecked Sendable {
                 }
                 guard let n = name else { throw s.fail("a frame has no \"name\"") }
                 refs.append(FrameRef(name: n, videoName: video, file: number, range: start..<s.pos))
+                // Keep the scan's resident pages bounded: drop what is behind, every 8 MB.
+                if s.pos - released > 8 << 20 {
+                    file.release(released..<s.pos)
+                    released = s.pos
+                }
             }
         }
         switch s.peek() {
@@ -129,6 +136,7 @@ public final class ScalabelSource: @unchecked Sendable {
             try s.forEachElement { s in list.append(try ScalabelSource.parseLabel(&s)) }
             labels = list
         }
+        file.release(ref.range)
         return ScalabelFrame(name: ref.name, videoName: ref.videoName, labels: labels)
     }
 
