@@ -391,3 +391,9 @@ from safetensors.torch import save_file  # noqa: E402
 save_file({"f32": torch.arange(6, dtype=torch.float32).reshape(2, 3), "f16": torch.tensor([0.5, -1, 2]).half(),
            "bf16": torch.tensor([1.0, -3.0]).bfloat16(), "i64": torch.tensor(7), "empty": torch.zeros(0, 3),
            "bool": torch.tensor([True, False])}, "st_reference.safetensors", metadata={"format": "pt"})
+
+# Every dtype safetensors and torch share, for the PyTorch writer round trip (check_zoo_pth.py checks
+# what `zoo convert st_all_dtypes.safetensors -o X.pth` writes, with torch.load(weights_only=True)).
+all_dtypes = {k: v for k, v in {**mixed(), **new_dtypes()}.items() if v.dtype not in (torch.complex32, torch.complex128)}
+all_dtypes["f32_2d"] = torch.randn(3, 5)
+save_file(all_dtypes, "st_all_dtypes.safetensors")
