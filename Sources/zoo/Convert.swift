@@ -194,15 +194,27 @@ final class ConcurrentMD5: @unchecked Sendable {
         group.enter()
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             defer { group.leave() }
-            do {
-                let fh = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-                defer { try? fh.close() }
-                var h = Insecure.MD5()
-                while let chunk = try fh.read(upToCount: 4 << 20), !chunk.isEmpty { h.update(data: chunk) }
-                digest = h.finalize().map { String(format: "%02x", $0) }.joined()
-            } catch {
-                failure = error
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                failure = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                return
             }
+            defer { close(fd) }
+            let size = 4 << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            defer { buffer.deallocate() }
+            var h = Insecure.MD5()
+            while true {
+                let n = read(fd, buffer.baseAddress, size)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                    return
+                }
+                if n == 0 { break }
+                h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
+            }
+            digest = h.finalize().map { String(format: "%02x", $0) }.joined()
         }
     }
 
