@@ -136,6 +136,9 @@ struct Convert: ParsableCommand {
                 if !allowPartial { throw CLIError(message: report + "\nnothing written; use --allow-partial to write what is there") }
                 Console.note("warning: " + report)
             }
+            if !m.nonTensor.isEmpty {
+                Console.note("note: \(m.nonTensor.count) non-tensor entries of the state dict are not written: " + m.nonTensor.prefix(5).joined(separator: ", ") + (m.nonTensor.count > 5 ? ", ..." : ""))
+            }
             tensors = m.tensors
             match = m
             metadata["layout"] = m.layout

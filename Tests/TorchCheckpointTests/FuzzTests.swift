@@ -20,7 +20,7 @@ final class FuzzTests: XCTestCase {
 
     static let sources = ["a_mixed_dtypes.pth", "a2_new_dtypes.pth", "b_views.pth", "b2_conj_neg.pth", "c2_python_types.pth",
                           "c_detectron2_style.pth", "d_mixed_dtypes_legacy.pth", "d2_views_legacy.pth", "be_legacy.pth",
-                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth"]
+                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth", "z_zip64_records.pth"]
 
     static func mutate(_ input: [UInt8], _ rng: inout SplitMix64, focus: Range<Int>? = nil) -> [UInt8] {
         var b = input
