@@ -14,7 +14,8 @@ public final class Checkpoint: @unchecked Sendable {
     public let archivePrefix: String?
     /// Whether the storages are big-endian (`byteorder` record, or the legacy `sys_info`).
     public let bigEndian: Bool
-    /// The largest tensor a view may expand to (stride 0 views can be larger than their storage).
+    /// The largest tensor a view may expand to (stride 0 or overlapping views can be larger than their
+    /// storage): 16 times the file, at least 1 MiB.
     public var maxMaterializedBytes: Int
 
     /// Storage key → where its bytes are.
@@ -30,7 +31,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     public init(source: ByteSource) throws {
         self.source = source
-        self.maxMaterializedBytes = max(source.size &* 16, 1 << 28)
+        self.maxMaterializedBytes = max(source.size &* 16, 1 << 20)
         let head = try source.read(0, min(source.size, 512))
         switch FileKind.detect(head) {
         case .zip:

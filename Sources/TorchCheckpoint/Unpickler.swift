@@ -152,10 +152,10 @@ struct Unpickler {
     static func decodeString(_ raw: UnsafeRawBufferPointer) -> String {
         String(decoding: raw, as: UTF8.self)
     }
-    /// Python 2 `str`: UTF-8 if it is, else latin-1 (what detectron2 loads with).
+    /// Python 2 `str` (SHORT_BINSTRING, BINSTRING): latin-1, as detectron2 loads them, so byte data
+    /// (numpy array buffers) survives the round trip through `str` unchanged.
     static func decodeByteString(_ raw: UnsafeRawBufferPointer) -> String {
-        if let s = String(validating: raw, as: UTF8.self) { return s }
-        return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+        String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
     }
 
     static func signedLE(_ raw: UnsafeRawBufferPointer) -> Obj {
