@@ -104,6 +104,9 @@ final class SafeTensorsTests: XCTestCase {
                 XCTAssertTrue(String(describing: error).contains(fragment), "\(header): \(error)")
             }
         }
+        // Deeply nested JSON must be an error, not a stack overflow in the parser.
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: file(#"{"a":"# + deep + "}")))
         var huge = [UInt8](repeating: 0, count: 16)
         huge[0] = 0x01; huge[4] = 0x01 // 2^32 + 1: over the 100 MB limit
         XCTAssertThrowsError(try SafeTensorsFile(bytes: huge)) { XCTAssertTrue(String(describing: $0).contains("at most")) }
