@@ -47,6 +47,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try r.info("w").pair.0, .F32)
         XCTAssertEqual(try r.info("w").shape, [2, 3])
         XCTAssertEqual(try r.floats("w"), floats)
+        r.evict("w")
+        XCTAssertEqual(try r.floats("w"), floats) // still readable after its pages were released
         XCTAssertEqual(try r.floats("h"), [1, -2])
         XCTAssertEqual(try r.floats("b"), [1, 3])
         XCTAssertEqual(try r.floats("empty"), [])
