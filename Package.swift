@@ -51,7 +51,10 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
+        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry", "HTTPTestServer"]),
+        .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
+        // A loopback HTTP server with fault injection, shared by the download tests.
+        .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
     ],
     swiftLanguageModes: [.v5]
 )
