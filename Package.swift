@@ -51,7 +51,9 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry", "HTTPTestServer"]),
+        .testTarget(name: "ZooCLITests", dependencies: [
+            "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
         .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
