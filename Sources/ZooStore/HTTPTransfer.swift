@@ -21,8 +21,6 @@ struct TransferResult {
     var status: Int
     var message: String
     var abort: TransferContext.Abort?
-    /// The server ignored the Range request and sent the whole file, so the download restarted at 0.
-    var restartedFromZero: Bool
     /// The size of the whole file, when the server said so.
     var total: Int64?
 }
@@ -43,12 +41,15 @@ final class TransferContext {
     var rangeTotal: Int64?
     var bodyStarted = false
     var accepting = false
-    var restartedFromZero = false
     var abort: Abort?
     var total: Int64?
     /// Returns an error when `bytes` more would not fit on the disk.
     var checkSpace: (Int64) -> StoreError? = { _ in nil }
     var progress: (Int64, Int64?) -> Void = { _, _ in }
+    /// Told when the partial bytes are dropped because the server sent the whole file.
+    var restarted: (String) -> Void = { _ in }
+    /// Body bytes written during the current request.
+    var received: Int64 = 0
     private var lastProgress: UInt64 = 0
 
     init(fd: Int32, path: String, hasher: Insecure.MD5, written: Int64) {
@@ -101,7 +102,7 @@ final class TransferContext {
                     }
                     hasher = Insecure.MD5()
                     written = 0
-                    restartedFromZero = true
+                    restarted("the server ignored the Range request (HTTP 200)")
                 }
                 total = contentLength.map { $0 + (status == 0 ? written : 0) }
                 accepting = true
@@ -129,6 +130,7 @@ final class TransferContext {
         }
         hasher.update(bufferPointer: bytes)
         written += Int64(bytes.count)
+        received += Int64(bytes.count)
         let now = DispatchTime.now().uptimeNanoseconds
         if now - lastProgress > 100_000_000 {
             lastProgress = now
@@ -200,6 +202,6 @@ enum HTTPTransfer {
         let detail = String(cString: errorBuffer)
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         return TransferResult(curlCode: code, status: status, message: message, abort: context.abort,
-                              restartedFromZero: context.restartedFromZero, total: context.total)
+                              total: context.total)
     }
 }

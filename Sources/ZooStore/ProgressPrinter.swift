@@ -44,6 +44,9 @@ public final class ProgressPrinter {
         case let .retrying(artifact, _, reason, attempt, delay):
             line("\(artifact): \(reason); retry \(attempt) in \(String(format: "%.1f", delay)) s")
         case let .restarted(artifact, _, reason):
+            transferStart = DispatchTime.now().uptimeNanoseconds
+            transferOffset = 0
+            lastQuarter[artifact] = 0
             line("\(artifact): \(reason); starting again from 0")
         case let .downloaded(artifact, url, bytes, seconds):
             let rate = seconds > 0 ? Double(bytes) / seconds : 0
@@ -66,12 +69,13 @@ public final class ProgressPrinter {
     private func progress(_ artifact: String, _ bytes: Int64, _ total: Int64?) {
         let now = DispatchTime.now().uptimeNanoseconds
         let elapsed = Double(now - transferStart) / 1e9
-        let rate = elapsed > 0 ? Double(bytes - transferOffset) / elapsed : 0
+        let rate = elapsed > 0 ? max(0, Double(bytes - transferOffset) / elapsed) : 0
         switch mode {
         case .quiet:
             return
         case .lines:
             guard let total, total > 0 else { return }
+            if lastQuarter[artifact] == nil { lastQuarter[artifact] = Int(transferOffset * 4 / total) }
             let quarter = Int(bytes * 4 / total)
             guard quarter > (lastQuarter[artifact] ?? 0), quarter < 4 else { return }
             lastQuarter[artifact] = quarter

@@ -192,6 +192,8 @@ public final class Store {
             break
         }
         guard let url = served else {
+            // Keep a partial download for the next run to resume, but not an empty file.
+            if ctx.written == 0 { unlink(partial.path) }
             throw StoreError.allSourcesFailed(artifact: label, attempts: attempts)
         }
         guard fsync(fd) == 0 else {
@@ -224,12 +226,10 @@ public final class Store {
             let start = ctx.written
             ctx.beginRequest()
             onEvent(.started(artifact: label, url: url, offset: start))
+            ctx.restarted = { [onEvent] reason in onEvent(.restarted(artifact: label, url: url, reason: reason)) }
             let t0 = DispatchTime.now().uptimeNanoseconds
             let r = try HTTPTransfer.get(url, into: ctx, settings: options.transfer)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            if r.restartedFromZero {
-                onEvent(.restarted(artifact: label, url: url, reason: "the server ignored the Range request (HTTP 200)"))
-            }
             var transient: String
             switch r.abort {
             case let .failure(e)?:
@@ -247,7 +247,7 @@ public final class Store {
                         if let total = r.total, total != ctx.written {
                             transient = "received \(ctx.written) of \(total) bytes"
                         } else {
-                            onEvent(.downloaded(artifact: label, url: url, bytes: ctx.written - start, seconds: seconds))
+                            onEvent(.downloaded(artifact: label, url: url, bytes: ctx.received, seconds: seconds))
                             return nil
                         }
                     case 416:
@@ -303,7 +303,8 @@ extension TransferContext {
     /// Forgets what the previous response said, before a new request.
     func beginRequest() {
         status = 0; contentLength = nil; rangeStart = nil; rangeTotal = nil
-        bodyStarted = false; accepting = false; restartedFromZero = false; abort = nil; total = nil
+        bodyStarted = false; accepting = false; abort = nil; total = nil
+        received = 0
     }
 
     /// Drops the partial bytes: empty file, fresh MD5.
