@@ -261,7 +261,8 @@ public final class Store {
                     default:
                         return "HTTP \(r.status)"
                     }
-                } else if Self.isPermanent(r.curlCode) {
+                } else if Self.isPermanent(r.curlCode) || (r.curlCode == CURLE_OPERATION_TIMEDOUT && r.status == 0) {
+                    // Includes a connect timeout (no response at all): a connection failure, next source.
                     return r.message
                 } else {
                     transient = r.message

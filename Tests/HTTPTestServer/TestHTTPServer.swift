@@ -22,12 +22,16 @@ public final class TestHTTPServer: @unchecked Sendable {
         public var ignoreRange = false
         /// Send the body at about this rate.
         public var bytesPerSecond: Int?
+        /// Wait this long before answering at all (a server that accepts and hangs).
+        public var stallSeconds: Double?
 
         public init(status: Int? = nil, failFirst: Int = 0, failStatus: Int = 500, dropAfterBytes: Int? = nil,
-                    dropTimes: Int = 1, ignoreRange: Bool = false, bytesPerSecond: Int? = nil) {
+                    dropTimes: Int = 1, ignoreRange: Bool = false, bytesPerSecond: Int? = nil,
+                    stallSeconds: Double? = nil) {
             self.status = status; self.failFirst = failFirst; self.failStatus = failStatus
             self.dropAfterBytes = dropAfterBytes; self.dropTimes = dropTimes
             self.ignoreRange = ignoreRange; self.bytesPerSecond = bytesPerSecond
+            self.stallSeconds = stallSeconds
         }
     }
 
@@ -169,6 +173,7 @@ public final class TestHTTPServer: @unchecked Sendable {
         }
         let b = r.behavior
         let count = r.count
+        if let stall = b.stallSeconds { Thread.sleep(forTimeInterval: stall) }
         if let s = b.status {
             record(s); sendSimple(fd, s, "injected status"); return
         }

@@ -189,6 +189,15 @@ final class StoreFetchTests: StoreTestCase {
         XCTAssertEqual(VerificationRecord.load(for: target)?.source, server.baseURL + modelPath)
     }
 
+    func testASourceThatNeverAnswersIsLeftWithoutRetries() throws {
+        server.serve("/hang/models/\(modelName).pth", payload, .init(stallSeconds: 3))
+        let store = makeStore(mirrors: [server.baseURL + "/hang"], retries: 3)
+        store.options.transfer.lowSpeedTime = 1
+        XCTAssertEqual(fileData(try store.ensure(.model, for: entry)), payload)
+        XCTAssertEqual(retryCount, 0)
+        XCTAssertTrue(events.contains { if case let .sourceFailed(_, url, _) = $0 { return url.contains("/hang/") }; return false })
+    }
+
     func testAbsoluteConfigURLAndOtherArtifacts() throws {
         let config = Data("model = dict(type='PanopticFPN')\n".utf8)
         server.serve("/github/configs/\(modelName).py", config)
