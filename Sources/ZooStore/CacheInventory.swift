@@ -6,7 +6,8 @@ public struct CachedArtifact: Sendable {
     public var id: String
     public var kind: ArtifactKind
     public var path: URL
-    public var size: Int64
+    /// Size of the final file; nil when only a partial download exists.
+    public var size: Int64?
     /// The record written after verification, if it still matches the file.
     public var record: VerificationRecord?
     /// Bytes of a partial download beside it, if any.
@@ -37,7 +38,7 @@ extension Store {
                 let partial = FileStat(CacheLayout.incompletePath(for: target))
                 guard st != nil || partial != nil else { continue }
                 let rec = VerificationRecord.load(for: target).flatMap { $0.matches(fileAt: target) ? $0 : nil }
-                out.append(CachedArtifact(id: entry.id, kind: kind, path: target, size: st?.size ?? 0,
+                out.append(CachedArtifact(id: entry.id, kind: kind, path: target, size: st?.size,
                                           record: st == nil ? nil : rec, partialBytes: partial?.size,
                                           inProgress: FileLock.isHeld(CacheLayout.lockPath(for: target))))
             }

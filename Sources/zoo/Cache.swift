@@ -25,7 +25,8 @@ struct CacheList: ParsableCommand {
             if json {
                 let array: [[String: Any]] = items.map { a in
                     var o: [String: Any] = ["id": a.id, "artifact": a.kind.rawValue, "path": a.path.path,
-                                            "size": a.size, "verified": a.record != nil, "in_progress": a.inProgress]
+                                            "cached": a.size != nil, "verified": a.record != nil, "in_progress": a.inProgress]
+                    o["size"] = a.size.map { NSNumber(value: $0) } ?? NSNull()
                     o["md5"] = a.record?.md5 ?? NSNull()
                     o["source"] = a.record?.source ?? NSNull()
                     o["partial_bytes"] = a.partialBytes ?? NSNull()
@@ -41,15 +42,17 @@ struct CacheList: ParsableCommand {
             var table = TextTable(header: ["ID", "ARTIFACT", "SIZE", "STATE", "PATH"])
             table.rightAligned = [2]
             for a in items {
-                var state = a.record != nil ? "verified" : (a.size > 0 || a.partialBytes == nil ? "unverified" : "")
-                if let p = a.partialBytes {
-                    state = (a.inProgress ? "downloading " : "partial ") + ByteFormat.string(p)
+                if let size = a.size {
+                    table.rows.append([a.id, a.kind.rawValue, ByteFormat.string(size),
+                                       a.record != nil ? "verified" : "unverified", a.path.path])
                 }
-                table.rows.append([a.id, a.kind.rawValue, a.partialBytes != nil && a.record == nil ? "-" : ByteFormat.string(a.size),
-                                   state, a.path.path])
+                if let p = a.partialBytes {
+                    table.rows.append([a.id, a.kind.rawValue, ByteFormat.string(p),
+                                       a.inProgress ? "downloading" : "partial", a.path.path + CacheLayout.incompleteSuffix])
+                }
             }
             print(table.render())
-            let total = items.reduce(Int64(0)) { $0 + $1.size + ($1.partialBytes ?? 0) }
+            let total = items.reduce(Int64(0)) { $0 + ($1.size ?? 0) + ($1.partialBytes ?? 0) }
             print("\(items.count) item(s), \(ByteFormat.string(total)) in \(store.layout.root.path)")
         }
     }
