@@ -32,7 +32,7 @@ final class TransferContext {
 
     let fd: Int32
     let path: String
-    var hasher: Insecure.MD5
+    let hasher: PipelinedMD5
     /// Bytes in the file, all of them already hashed.
     var written: Int64
     var status = 0
@@ -52,7 +52,7 @@ final class TransferContext {
     var received: Int64 = 0
     private var lastProgress: UInt64 = 0
 
-    init(fd: Int32, path: String, hasher: Insecure.MD5, written: Int64) {
+    init(fd: Int32, path: String, hasher: PipelinedMD5, written: Int64) {
         self.fd = fd; self.path = path; self.hasher = hasher; self.written = written
     }
 
@@ -100,7 +100,7 @@ final class TransferContext {
                         abort = .failure(.fileSystem(path: path, operation: "truncate", reason: errnoString()))
                         return false
                     }
-                    hasher = Insecure.MD5()
+                    hasher.reset()
                     written = 0
                     restarted("the server ignored the Range request (HTTP 200)")
                 }
@@ -128,7 +128,7 @@ final class TransferContext {
             }
             off += n
         }
-        hasher.update(bufferPointer: bytes)
+        hasher.update(bytes)
         written += Int64(bytes.count)
         received += Int64(bytes.count)
         let now = DispatchTime.now().uptimeNanoseconds

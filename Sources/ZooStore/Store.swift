@@ -171,7 +171,8 @@ public final class Store {
         guard ftruncate(fd, off_t(have)) == 0, lseek(fd, off_t(have), SEEK_SET) == off_t(have) else {
             throw StoreError.fileSystem(path: partial.path, operation: "seek in", reason: errnoString())
         }
-        let ctx = TransferContext(fd: fd, path: partial.path, hasher: hasher, written: have)
+        let ctx = TransferContext(fd: fd, path: partial.path, hasher: PipelinedMD5(hasher), written: have)
+        defer { ctx.hasher.close() }
         let dir = target.deletingLastPathComponent()
         ctx.checkSpace = { [freeSpace] needed in
             guard let free = freeSpace(dir) else { return nil }
@@ -200,7 +201,7 @@ public final class Store {
             throw StoreError.fileSystem(path: partial.path, operation: "fsync", reason: errnoString())
         }
         close(fd); fdOpen = false
-        let actual = Checksum.hex(ctx.hasher.finalize())
+        let actual = ctx.hasher.finalize()
         if let expected, actual != expected {
             unlink(partial.path)
             throw StoreError.checksumMismatch(file: target.path, url: url, expected: expected, actual: actual)
@@ -313,7 +314,7 @@ extension TransferContext {
         guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
             throw StoreError.fileSystem(path: path, operation: "truncate", reason: errnoString())
         }
-        hasher = Insecure.MD5()
+        hasher.reset()
         written = 0
     }
 }
