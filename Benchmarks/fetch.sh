@@ -2,6 +2,8 @@
 # Download and hashing throughput of `zoo fetch` on loopback, against curl and md5sum.
 #
 #   Benchmarks/fetch.sh [SIZE_MB] [RUNS]      (defaults: 256 MB, 3 runs; best run reported)
+#   RATE_MB=100 Benchmarks/fetch.sh           the server sends at about 100 MiB/s (a fast network
+#                                             rather than loopback), for both clients
 #
 # Serves a random file with `python3 -m http.server` on 127.0.0.1 (benchmark only; the tests use
 # their own Swift server), then times:
@@ -29,7 +31,25 @@ mkdir -p "$WORK/srv/pan_seg/models"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom > "$WORK/srv/pan_seg/models/$NAME.pth"
 (cd "$WORK/srv/pan_seg/models" && md5sum "$NAME.pth" > "$NAME.md5")
 sed "s|https://dl.cv.ethz.ch/bdd100k/pan_seg|http://127.0.0.1:$PORT/pan_seg|" zoo.json > "$WORK/registry.json"
-(cd "$WORK/srv" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+if [ -n "${RATE_MB:-}" ]; then
+  cat > "$WORK/throttled.py" <<PY
+import http.server, time
+class H(http.server.SimpleHTTPRequestHandler):
+    def copyfile(self, src, dst):
+        start, sent = time.monotonic(), 0
+        while True:
+            b = src.read(1 << 18)
+            if not b: break
+            dst.write(b); sent += len(b)
+            ahead = sent / ($RATE_MB * 1048576) - (time.monotonic() - start)
+            if ahead > 0: time.sleep(ahead)
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", $PORT), H).serve_forever()
+PY
+  (cd "$WORK/srv" && exec python3 "$WORK/throttled.py" >/dev/null 2>&1) &
+else
+  (cd "$WORK/srv" && exec python3 -m http.server "$PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+fi
 SERVER_PID=$!
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 
@@ -62,7 +82,7 @@ cs=$(printf '%s\n' "${curlsync_times[@]}" | best)
 z=$(printf '%s\n' "${zoo_times[@]}" | best)
 m=$(printf '%s\n' "${md5sum_times[@]}" | best)
 v=$(printf '%s\n' "${verify_times[@]}" | best)
-echo "file: $SIZE_MB MiB over loopback, best of $RUNS"
+echo "file: $SIZE_MB MiB over loopback${RATE_MB:+, server paced at $RATE_MB MiB/s}, best of $RUNS"
 printf '%-34s %8.3f s  %s\n' "curl -o" "$c" "$(mbps "$c")"
 printf '%-34s %8.3f s  %s\n' "curl -o; sync FILE" "$cs" "$(mbps "$cs")"
 printf '%-34s %8.3f s  %s  (%.0f%% of curl, %.0f%% of curl+sync)\n' "zoo fetch (download+MD5+fsync)" "$z" "$(mbps "$z")" \
