@@ -24,14 +24,16 @@ public final class TestHTTPServer: @unchecked Sendable {
         public var bytesPerSecond: Int?
         /// Wait this long before answering at all (a server that accepts and hangs).
         public var stallSeconds: Double?
+        /// Answer with a 302 redirect to this URL.
+        public var redirect: String?
 
         public init(status: Int? = nil, failFirst: Int = 0, failStatus: Int = 500, dropAfterBytes: Int? = nil,
                     dropTimes: Int = 1, ignoreRange: Bool = false, bytesPerSecond: Int? = nil,
-                    stallSeconds: Double? = nil) {
+                    stallSeconds: Double? = nil, redirect: String? = nil) {
             self.status = status; self.failFirst = failFirst; self.failStatus = failStatus
             self.dropAfterBytes = dropAfterBytes; self.dropTimes = dropTimes
             self.ignoreRange = ignoreRange; self.bytesPerSecond = bytesPerSecond
-            self.stallSeconds = stallSeconds
+            self.stallSeconds = stallSeconds; self.redirect = redirect
         }
     }
 
@@ -174,6 +176,11 @@ public final class TestHTTPServer: @unchecked Sendable {
         let b = r.behavior
         let count = r.count
         if let stall = b.stallSeconds { Thread.sleep(forTimeInterval: stall) }
+        if let to = b.redirect {
+            record(302)
+            send(fd, "HTTP/1.1 302 Found\r\nLocation: \(to)\r\nContent-Length: 5\r\nConnection: close\r\n\r\nmoved")
+            return
+        }
         if let s = b.status {
             record(s); sendSimple(fd, s, "injected status"); return
         }

@@ -198,6 +198,14 @@ final class StoreFetchTests: StoreTestCase {
         XCTAssertTrue(events.contains { if case let .sourceFailed(_, url, _) = $0 { return url.contains("/hang/") }; return false })
     }
 
+    func testRedirectsAreFollowed() throws {
+        server.serve("/moved/models/\(modelName).pth", payload)
+        server.setBehavior(modelPath, .init(redirect: server.baseURL + "/moved/models/\(modelName).pth"))
+        XCTAssertEqual(fileData(try makeStore().ensure(.model, for: entry)), payload)
+        XCTAssertEqual(server.requests(for: modelPath).map(\.status), [302])
+        XCTAssertEqual(server.requests(for: "/moved/models/\(modelName).pth").map(\.status), [200])
+    }
+
     func testAbsoluteConfigURLAndOtherArtifacts() throws {
         let config = Data("model = dict(type='PanopticFPN')\n".utf8)
         server.serve("/github/configs/\(modelName).py", config)
