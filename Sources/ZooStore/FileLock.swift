@@ -4,14 +4,14 @@ import Foundation
 /// A second process that wants the same file waits, then finds it verified. The lock dies with its
 /// process, so a killed fetch never leaves the cache locked. (On network file systems flock works
 /// where the server supports it, as on NFSv4 and Lustre with `flock` mounts.)
-final class FileLock {
+public final class FileLock {
     private var fd: Int32
-    let path: URL
+    public let path: URL
 
     private init(fd: Int32, path: URL) { self.fd = fd; self.path = path }
 
     /// Takes the lock; calls `waiting` once if another process holds it, then blocks until it is free.
-    static func acquire(_ path: URL, waiting: () -> Void) throws -> FileLock {
+    public static func acquire(_ path: URL, waiting: () -> Void) throws -> FileLock {
         let fd = open(path.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError.fileSystem(path: path.path, operation: "create the lock file", reason: errnoString()) }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return FileLock(fd: fd, path: path) }
@@ -31,7 +31,7 @@ final class FileLock {
     }
 
     /// Takes the lock if it is free now, else returns nil (never waits).
-    static func tryAcquire(_ path: URL) -> FileLock? {
+    public static func tryAcquire(_ path: URL) -> FileLock? {
         let fd = open(path.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return nil }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
@@ -39,7 +39,7 @@ final class FileLock {
     }
 
     /// Whether some process holds the lock on this file now (without waiting).
-    static func isHeld(_ path: URL) -> Bool {
+    public static func isHeld(_ path: URL) -> Bool {
         let fd = open(path.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -47,7 +47,7 @@ final class FileLock {
         return errno == EWOULDBLOCK
     }
 
-    func release() {
+    public func release() {
         guard fd >= 0 else { return }
         flock(fd, LOCK_UN)
         close(fd)

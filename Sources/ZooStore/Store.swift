@@ -18,10 +18,10 @@ public final class Store {
     /// Receives progress and status events (see `ProgressPrinter`).
     public var onEvent: (StoreEvent) -> Void
 
-    /// Free bytes on the file system holding a folder (replaceable in tests).
-    var freeSpace: (URL) -> Int64? = Store.availableBytes
-    /// Waits between retries (replaceable in tests).
-    var sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
+    /// Free bytes on the file system holding a folder (replaceable, e.g. by tests).
+    public var freeSpace: (URL) -> Int64? = Store.availableBytes
+    /// Waits between retries (replaceable, e.g. by tests).
+    public var sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
 
     public init(registry: Registry, layout: CacheLayout = CacheLayout(), options: FetchOptions = FetchOptions(),
                 onEvent: @escaping (StoreEvent) -> Void = { _ in }) {
@@ -294,7 +294,7 @@ public final class Store {
         }
     }
 
-    static func availableBytes(_ dir: URL) -> Int64? {
+    public static func availableBytes(_ dir: URL) -> Int64? {
         var s = statvfs()
         guard statvfs(dir.path, &s) == 0 else { return nil }
         return Int64(s.f_bavail) * Int64(s.f_frsize)

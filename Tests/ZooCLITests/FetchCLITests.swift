@@ -119,7 +119,7 @@ final class FetchCLITests: XCTestCase {
     }
 
     func testTwoConcurrentProcessesShareOneDownload() throws {
-        server.setBehavior(modelPath, .init(bytesPerSecond: 4_000_000))
+        server.setBehavior(modelPath, .init(bytesPerSecond: 2_000_000))
         let a = try start(["fetch", entry.id])
         XCTAssertTrue(waitUntil(10) { self.size(of: self.partial) != nil }, "the first fetch never started")
         let b = try zoo(["fetch", entry.id])

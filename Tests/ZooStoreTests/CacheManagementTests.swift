@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooRegistry
-@testable import ZooStore
+import ZooStore
 
 final class CacheManagementTests: StoreTestCase {
     func testASecondFetcherWaitsForTheLockThenFindsTheVerifiedFile() throws {
@@ -14,8 +14,10 @@ final class CacheManagementTests: StoreTestCase {
         let finisher = Thread {
             Thread.sleep(forTimeInterval: 0.5)
             try? payload.write(to: target)
-            if let st = FileStat(target) {
-                try? VerificationRecord(size: st.size, md5: md5, source: "other process", mtime: st.mtime).save(for: target)
+            if let attrs = try? FileManager.default.attributesOfItem(atPath: target.path),
+               let size = (attrs[.size] as? NSNumber)?.int64Value,
+               let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 {
+                try? VerificationRecord(size: size, md5: md5, source: "other process", mtime: mtime).save(for: target)
             }
             held.release()
         }

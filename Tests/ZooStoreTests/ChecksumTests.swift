@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ZooStore
+import ZooStore
 
 final class ChecksumTests: XCTestCase {
     let hash = "0123456789abcdef0123456789abcdef"

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import ZooRegistry
-@testable import ZooStore
+import ZooStore
 
 final class FetchOptionsTests: XCTestCase {
     func testMirrorOrderAndOffline() throws {

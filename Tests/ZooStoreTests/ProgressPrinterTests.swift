@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ZooStore
+import ZooStore
 
 final class ProgressPrinterTests: XCTestCase {
     func run(_ mode: ProgressPrinter.Mode) -> String {

@@ -3,7 +3,7 @@ import Foundation
 import HTTPTestServer
 import XCTest
 import ZooRegistry
-@testable import ZooStore
+import ZooStore
 
 /// Downloads against a real HTTP server on 127.0.0.1 with injected faults.
 final class StoreFetchTests: StoreTestCase {

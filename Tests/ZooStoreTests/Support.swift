@@ -3,7 +3,7 @@ import Foundation
 import HTTPTestServer
 import XCTest
 import ZooRegistry
-@testable import ZooStore
+import ZooStore
 
 /// A temp cache, a loopback server serving one model's artifacts, and a registry pointing at it.
 class StoreTestCase: XCTestCase {
