@@ -8,11 +8,12 @@ final class CacheManagementTests: StoreTestCase {
         let lockPath = CacheLayout.lockPath(for: target)
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         _ = try makeStore().ensure(.md5, for: entry)
-        // Another "process" holds the lock and finishes the download while we wait.
+        // Another "process" holds the lock and finishes the download once we are waiting for it.
         let held = try FileLock.acquire(lockPath) { XCTFail("the lock was free") }
+        let waiting = DispatchSemaphore(value: 0)
         let payload = self.payload, target = self.target, md5 = self.md5
         let finisher = Thread {
-            Thread.sleep(forTimeInterval: 0.5)
+            _ = waiting.wait(timeout: .now() + 20)
             try? payload.write(to: target)
             if let attrs = try? FileManager.default.attributesOfItem(atPath: target.path),
                let size = (attrs[.size] as? NSNumber)?.int64Value,
@@ -22,7 +23,12 @@ final class CacheManagementTests: StoreTestCase {
             held.release()
         }
         finisher.start()
-        XCTAssertEqual(try makeStore().ensure(.model, for: entry), target)
+        let store = makeStore()
+        store.onEvent = { [weak self] e in
+            self?.events.append(e)
+            if case .waitingForLock = e { waiting.signal() }
+        }
+        XCTAssertEqual(try store.ensure(.model, for: entry), target)
         XCTAssertTrue(events.contains { if case .waitingForLock = $0 { return true }; return false })
         XCTAssertTrue(server.requests(for: modelPath).isEmpty, "the waiter must not download again")
         XCTAssertEqual(VerificationRecord.load(for: target)?.source, "other process")
