@@ -181,6 +181,18 @@ final class FetchCLITests: XCTestCase {
         XCTAssertTrue(server.requests(for: modelPath).isEmpty)
     }
 
+    func testProxyVariablesAreHonoured() throws {
+        // The mirror is a closed loopback port; only the proxy (our server) can answer for it.
+        let mirror = "http://127.0.0.2:9/pan_seg"
+        server.serve("\(mirror)/models/\(entry.name).md5", Data(md5.utf8))
+        server.serve("\(mirror)/models/\(entry.name).pth", payload)
+        let r = try zoo(["fetch", entry.id, "--mirror", mirror], env: ["http_proxy": server.baseURL])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("served by \(mirror)/models/\(entry.name).pth"), r.stderr)
+        XCTAssertEqual(server.requests(for: "\(mirror)/models/\(entry.name).pth").count, 1)
+        XCTAssertEqual(try Data(contentsOf: target), payload)
+    }
+
     func testWithFetchesTheOtherArtifactsAndPruneCleansPartials() throws {
         server.serve("/pan_seg/scores-val/\(entry.name).json", Data("{}".utf8))
         server.serve("/pan_seg/scores-test/\(entry.name).json", Data("{}".utf8))
