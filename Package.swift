@@ -65,7 +65,12 @@ let package = Package(
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
+        .testTarget(name: "ZooCLITests", dependencies: [
+            "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
+        // A loopback HTTP server with fault injection, shared by the download tests.
+        .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: [
             "Imaging", .product(name: "Crypto", package: "swift-crypto"),

@@ -92,6 +92,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public func bytes(_ name: String) throws -> [UInt8] { try withBytes(name) { Array($0) } }
 
+    /// Lets the kernel drop the mapped pages of a tensor that is no longer needed (they are read
+    /// again from the file if touched), so walking a large file does not keep it all resident.
+    public func evict(_ name: String) {
+        guard owned == nil, let t = tensors[name], t.byteCount > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + t.dataOffsets.lowerBound
+        let first = (start + page - 1) / page * page // only whole pages inside this tensor
+        let end = (start + t.byteCount) / page * page
+        if end > first { madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED) }
+    }
+
     /// The values of an F32, F16 or BF16 tensor as Float, row-major.
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
@@ -152,7 +163,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 numel = p
             }
             guard let bytes = dtype.byteCount(elements: numel) else {
-                throw SafeTensorsError.invalidHeader("tensor '\(name)': \(numel) \(dtype.rawValue) elements are not a whole number of bytes")
+                throw SafeTensorsError.invalidHeader("tensor '\(name)': \(numel) \(dtype.rawValue) elements are too many or not a whole number of bytes")
             }
             guard end - begin == bytes else {
                 throw SafeTensorsError.invalidHeader("tensor '\(name)' has \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(bytes)")
@@ -168,8 +179,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             cursor = t.dataOffsets.upperBound
         }
         let dataStart = 8 + Int(n)
-        guard dataStart + cursor == file.count else {
-            throw SafeTensorsError.invalidHeader("the file is \(file.count) bytes but the header describes \(dataStart + cursor)")
+        guard case (let end, false) = dataStart.addingReportingOverflow(cursor), end == file.count else {
+            throw SafeTensorsError.invalidHeader("the file is \(file.count) bytes but the header describes \(dataStart) + \(cursor)")
         }
         var byName: [String: SafeTensorInfo] = [:]
         for t in infos { byName[t.name] = t }

@@ -14,11 +14,14 @@ public final class Checkpoint: @unchecked Sendable {
     public let archivePrefix: String?
     /// Whether the storages are big-endian (`byteorder` record, or the legacy `sys_info`).
     public let bigEndian: Bool
-    /// The largest tensor a view may expand to (stride 0 views can be larger than their storage).
+    /// The largest tensor a view may expand to (stride 0 or overlapping views can be larger than their
+    /// storage): 16 times the file, at least 1 MiB.
     public var maxMaterializedBytes: Int
 
     /// Storage key → where its bytes are.
     let storageRecords: [String: Record]
+    /// Every record of the container.
+    let allRecords: [String: Record]
 
     public convenience init(path: String) throws {
         try self.init(source: ByteSource(path: path))
@@ -30,7 +33,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     public init(source: ByteSource) throws {
         self.source = source
-        self.maxMaterializedBytes = max(source.size &* 16, 1 << 28)
+        self.maxMaterializedBytes = max(source.size &* 16, 1 << 20)
         let head = try source.read(0, min(source.size, 512))
         switch FileKind.detect(head) {
         case .zip:
@@ -64,16 +67,16 @@ public final class Checkpoint: @unchecked Sendable {
                 }
                 recs[key] = r
             }
-            format = .zip; root = value; archivePrefix = zip.prefix; bigEndian = big; storageRecords = recs
+            format = .zip; root = value; archivePrefix = zip.prefix; bigEndian = big; storageRecords = recs; allRecords = zip.records
         case .legacy:
             let (value, recs, big) = try LegacyContainer.read(source)
-            format = .legacy; root = value; archivePrefix = nil; bigEndian = big; storageRecords = recs
+            format = .legacy; root = value; archivePrefix = nil; bigEndian = big; storageRecords = recs; allRecords = recs
         case .pickle:
             let pickle = try source.read(0, source.size)
             let value = try Checkpoint.unpickle(pickle) { _ in
                 throw CheckpointError.unsupportedFormat("a plain pickle with persistent ids (storages outside the pickle)")
             }
-            format = .pickle; root = value; archivePrefix = nil; bigEndian = false; storageRecords = [:]
+            format = .pickle; root = value; archivePrefix = nil; bigEndian = false; storageRecords = [:]; allRecords = [:]
         case .tar:
             throw CheckpointError.unsupportedFormat("the pre-1.0 tar checkpoint format; load it with torch <= 1.x and re-save it with torch.save")
         case .safetensors:
@@ -81,6 +84,25 @@ public final class Checkpoint: @unchecked Sendable {
         case .unknown:
             throw CheckpointError.unsupportedFormat("\(source.name) is neither a zip checkpoint, a legacy checkpoint nor a pickle (first bytes \(head.prefix(8).map { String(format2: $0) }.joined(separator: " ")))")
         }
+    }
+
+    /// Where each record of the container is (zip records by name after the archive folder; legacy
+    /// storages by key). For tools and tests.
+    public var records: [(name: String, dataOffset: Int, size: Int)] {
+        allRecords.map { ($0.key, $0.value.dataOffset, $0.value.size) }.sorted { $0.dataOffset < $1.dataOffset }
+    }
+
+    /// The bytes of a zip record (`data.pkl`, `byteorder`, `data/0`, ...), CRC-checked.
+    public func recordBytes(_ name: String) throws -> [UInt8] {
+        guard let r = allRecords[name] else { throw CheckpointError.recordMissing(name) }
+        return try Checkpoint.readVerified(r, source)
+    }
+
+    /// Decodes a bare pickle with the same restricted machine, accepting torch's zip storage ids
+    /// (the storages themselves are not read). For tools and fuzzing.
+    public static func decodePickle(_ bytes: [UInt8]) throws -> PickleValue {
+        var storages: [String: StorageInfo] = [:]
+        return try unpickle(bytes) { try zipPersistentLoad($0, &storages) }
     }
 
     /// Every tensor reachable from the root, named by its dotted path.
@@ -100,7 +122,10 @@ public final class Checkpoint: @unchecked Sendable {
                          persistentLoad: @escaping (Obj) throws -> Obj) throws -> PickleValue {
         try pickle.withUnsafeBytes { raw in
             var u = Unpickler(bytes: raw, start: start, persistentLoad: persistentLoad)
+            var result: Obj?
+            defer { u.releaseAll(result) }
             let obj = try u.run()
+            result = obj
             end?.pointee = u.pos
             var conv = TreeBuilder(limits: PickleLimits(maxNodes: max(100_000, (pickle.count - start) &* 4)))
             return try conv.value(obj, depth: 0)
@@ -117,7 +142,7 @@ public final class Checkpoint: @unchecked Sendable {
     }
 
     static func zipPersistentLoad(_ pid: Obj, _ storages: inout [String: StorageInfo]) throws -> Obj {
-        guard case let .tuple(t) = pid, t.count == 5, case .string("storage") = t[0], case let .string(key) = t[2],
+        guard let t = pid.tupleItems, t.count == 5, case .string("storage") = t[0], case let .string(key) = t[2],
               case let .int(numel) = t[4], numel >= 0 else {
             throw CheckpointError.corrupt("a persistent id that is not ('storage', type, key, location, numel)")
         }
@@ -136,15 +161,31 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// The whole record behind a storage key, CRC-checked.
     public func storageBytes(key: String) throws -> OwnedBytes {
+        let out = OwnedBytes(count: try storageSize(key: key))
+        _ = try readStorage(key: key, into: out.buffer)
+        return out
+    }
+
+    /// The byte size of a storage record.
+    public func storageSize(key: String) throws -> Int {
+        guard let r = storageRecords[key] else { throw CheckpointError.recordMissing("data/\(key)") }
+        return r.size
+    }
+
+    /// Reads a storage record into the start of `buffer` (at least `storageSize` bytes), CRC-checked;
+    /// returns the filled part. Lets a caller reuse one buffer for many storages.
+    public func readStorage(key: String, into buffer: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
         guard let r = storageRecords[key] else { throw CheckpointError.recordMissing("data/\(key)") }
         guard r.method == 0 else { throw CheckpointError.unsupportedFormat("record '\(r.name)' is compressed; torch.save never compresses") }
-        let out = OwnedBytes(count: r.size)
-        try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out.buffer[0 ..< r.size]), at: r.dataOffset)
+        guard buffer.count >= r.size else { throw CheckpointError.limitExceeded("buffer too small for record '\(r.name)'") }
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< r.size])
+        try source.read(into: target, at: r.dataOffset)
+        let filled = UnsafeRawBufferPointer(target)
         if let crc = r.crc {
-            let actual = CRC32.checksum(out.bytes)
+            let actual = CRC32.checksum(filled)
             guard actual == crc else { throw CheckpointError.crcMismatch(record: r.name, expected: crc, actual: actual) }
         }
-        return out
+        return filled
     }
 
     /// The storage keys tensors use, for callers that load each storage once.
@@ -158,15 +199,25 @@ public final class Checkpoint: @unchecked Sendable {
     /// storage record if the caller already holds it (else it is read here).
     public func withTensorBytes<R>(_ t: TensorRef, name: String, storage: OwnedBytes? = nil,
                                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if case let .storage(key, _, _) = t.data, storage == nil {
+            let st = try storageBytes(key: key)
+            return try withTensorBytes(t, name: name, storageBytes: st.bytes, body)
+        }
+        return try withTensorBytes(t, name: name, storageBytes: storage?.bytes, body)
+    }
+
+    /// As above, with the storage record's bytes given (from `readStorage`).
+    public func withTensorBytes<R>(_ t: TensorRef, name: String, storageBytes: UnsafeRawBufferPointer?,
+                                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         switch t.data {
         case let .inline(data):
             return try data.withUnsafeBytes { try Materializer.with(t, name: name, base: $0, limit: maxMaterializedBytes, swap: t.bigEndian, body) }
         case let .storage(key, byteOffset, byteCount):
-            let st = try storage ?? storageBytes(key: key)
+            guard let st = storageBytes else { throw CheckpointError.recordMissing("data/\(key)") }
             guard byteOffset >= 0, byteCount >= 0, byteOffset <= st.count, byteCount <= st.count - byteOffset else {
                 throw CheckpointError.viewOutOfBounds("'\(name)': its storage view lies outside record data/\(key)")
             }
-            let base = UnsafeRawBufferPointer(rebasing: st.bytes[byteOffset ..< byteOffset + byteCount])
+            let base = UnsafeRawBufferPointer(rebasing: st[byteOffset ..< byteOffset + byteCount])
             return try Materializer.with(t, name: name, base: base, limit: maxMaterializedBytes, swap: bigEndian || t.bigEndian, body)
         }
     }

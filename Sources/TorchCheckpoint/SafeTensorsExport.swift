@@ -58,34 +58,41 @@ public enum SafeTensorsExport {
         let writer = try SafeTensorsWriter(url: url, tensors: planned.map(\.entry), metadata: metadata)
         var remainingUses: [String: Int] = [:]
         for p in planned { if let k = c.storageKey(of: p.source) { remainingUses[k, default: 0] += 1 } }
+        // Storages used by one tensor (nearly all) share one reused buffer; shared ones are held
+        // until their last tensor is written.
+        var scratchSize = 0
+        for (k, uses) in remainingUses where uses == 1 { scratchSize = max(scratchSize, try c.storageSize(key: k)) }
+        let scratch = OwnedBytes(count: scratchSize)
         var held: [String: OwnedBytes] = [:]
         var total = 0, largest = 0
         for p in planned {
-            var storage: OwnedBytes?
+            let write = { (raw: UnsafeRawBufferPointer) throws in try convert(raw, from: p.source.dtype, to: p.out) { try writer.write($0) } }
             if let key = c.storageKey(of: p.source) {
-                if held[key] == nil { held[key] = try c.storageBytes(key: key) }
-                storage = held[key]
-            }
-            try c.withTensorBytes(p.source, name: p.name, storage: storage) { raw in
-                try convert(raw, from: p.source.dtype, to: p.out) { try writer.write($0) }
+                if remainingUses[key] == 1 && held[key] == nil {
+                    let bytes = try c.readStorage(key: key, into: scratch.buffer)
+                    try c.withTensorBytes(p.source, name: p.name, storageBytes: bytes, write)
+                } else {
+                    if held[key] == nil { held[key] = try c.storageBytes(key: key) }
+                    try c.withTensorBytes(p.source, name: p.name, storage: held[key], write)
+                }
+                remainingUses[key, default: 1] -= 1
+                if remainingUses[key] == 0 { held[key] = nil }
+            } else {
+                try c.withTensorBytes(p.source, name: p.name, storageBytes: nil, write)
             }
             total += p.entry.dtype.byteCount(elements: p.entry.shape.reduce(1, *)) ?? 0
             largest = max(largest, p.source.byteCount)
-            if let key = c.storageKey(of: p.source) {
-                remainingUses[key, default: 1] -= 1
-                if remainingUses[key] == 0 { held[key] = nil }
-            }
         }
         if let f = finalMetadata {
             for (k, v) in try f() { try writer.replaceMetadata(k, with: v) }
         }
         try writer.finish()
-        if check { try verify(c, planned, url) }
+        if check { try verify(c, planned, url, scratch: scratch) }
         return Summary(tensors: planned.count, bytes: total, largestTensorBytes: largest, checked: check)
     }
 
     /// Re-reads the written file and compares every tensor (name, dtype, shape, bytes) with the source.
-    static func verify(_ c: Checkpoint, _ planned: [Planned], _ url: URL) throws {
+    static func verify(_ c: Checkpoint, _ planned: [Planned], _ url: URL, scratch: OwnedBytes) throws {
         let f = try SafeTensorsFile(url: url)
         guard f.names.count == planned.count else {
             throw CheckpointError.layout("check failed: \(url.path) holds \(f.names.count) tensors, expected \(planned.count)")
@@ -95,7 +102,16 @@ public enum SafeTensorsExport {
             guard info.dtype == p.entry.dtype, info.shape == p.entry.shape else {
                 throw CheckpointError.layout("check failed: '\(p.name)' is \(info.dtype.rawValue) \(info.shape) in the output, expected \(p.entry.dtype.rawValue) \(p.entry.shape)")
             }
-            let same = try c.withTensorBytes(p.source, name: p.name) { raw in
+            var storage: UnsafeRawBufferPointer?
+            var held: OwnedBytes?
+            if let key = c.storageKey(of: p.source) {
+                let size = try c.storageSize(key: key)
+                if size <= scratch.count { storage = try c.readStorage(key: key, into: scratch.buffer) } else {
+                    held = try c.storageBytes(key: key)
+                    storage = held?.bytes
+                }
+            }
+            let same = try c.withTensorBytes(p.source, name: p.name, storageBytes: storage) { raw in
                 try f.withBytes(p.name) { written in
                     var offset = 0, equal = true
                     try convert(raw, from: p.source.dtype, to: p.out) { chunk in
@@ -106,11 +122,13 @@ public enum SafeTensorsExport {
                 }
             }
             guard same else { throw CheckpointError.layout("check failed: the bytes of '\(p.name)' differ from the source") }
+            f.evict(p.name)
         }
     }
 
-    /// Hands `body` the bytes in the output dtype (the input itself when nothing changes), in chunks.
-    static func convert(_ raw: UnsafeRawBufferPointer, from: DType, to: DType, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Hands `body` little-endian `from` values converted to `to` (floating-point dtypes; round to
+    /// nearest even), in chunks; the input itself when nothing changes.
+    public static func convert(_ raw: UnsafeRawBufferPointer, from: DType, to: DType, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         if from == to || raw.count == 0 { return try body(raw) }
         let n = raw.count / from.size
         let chunk = 1 << 16

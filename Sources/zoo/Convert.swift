@@ -67,6 +67,7 @@ struct Convert: ParsableCommand {
                 return
             }
             var zooID: String?
+            var knownMD5: String?
             var wantedVariant = variant
             var layoutName = layout
             let input: String
@@ -86,21 +87,28 @@ struct Convert: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: pth.path) else {
                     throw CLIError(message: "\(entry.id) is not downloaded yet (no \(pth.path)): run `zoo fetch \(entry.id)` first")
                 }
+                // Only a file `zoo fetch` verified (its record still matching size and mtime).
+                guard let record = VerificationRecord.load(for: pth), record.matches(fileAt: pth) else {
+                    throw CLIError(message: "\(pth.path) is not verified (or changed since): run `zoo fetch \(entry.id)` first")
+                }
+                knownMD5 = record.md5
                 input = pth.path
                 out = output ?? st.path
                 zooID = entry.id
                 if wantedVariant == nil && !allTensors { wantedVariant = "R-\(entry.depth)" }
                 if layoutName == nil && !allTensors { layoutName = "mmdet-panoptic-fpn" }
             }
-            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant)
+            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant, knownMD5: knownMD5)
         }
     }
 
-    private func convert(input: String, output: String, zooID: String?, layoutName: String?, variant: String?) throws {
+    /// `knownMD5`: the source's digest when already verified (the store's `zoo fetch`); else it is
+    /// computed on another core while the tensors are written, and fills a same-length placeholder
+    /// in the header just before the file is renamed into place.
+    private func convert(input: String, output: String, zooID: String?, layoutName: String?, variant: String?,
+                         knownMD5: String?) throws {
         let started = Date()
-        // The source MD5 is computed on another core while the tensors are written; it fills a
-        // placeholder of the same length in the header just before the file is renamed into place.
-        let md5 = ConcurrentMD5(path: input)
+        let md5 = knownMD5.map(ConcurrentMD5.init(known:)) ?? ConcurrentMD5(path: input)
         let c = try Checkpoint(path: input)
 
         var metadata: [String: String] = [
@@ -135,6 +143,9 @@ struct Convert: ParsableCommand {
                 let report = "\(input) does not match layout \(m.layout)\(m.variant.map { " \($0)" } ?? ""):\n" + m.report(limit: json ? .max : 12)
                 if !allowPartial { throw CLIError(message: report + "\nnothing written; use --allow-partial to write what is there") }
                 Console.note("warning: " + report)
+            }
+            if !m.nonTensor.isEmpty {
+                Console.note("note: \(m.nonTensor.count) non-tensor entries of the state dict are not written: " + m.nonTensor.prefix(5).joined(separator: ", ") + (m.nonTensor.count > 5 ? ", ..." : ""))
             }
             tensors = m.tensors
             match = m
@@ -190,19 +201,33 @@ final class ConcurrentMD5: @unchecked Sendable {
     private var digest: String?
     private var failure: Error?
 
+    init(known: String) { digest = known }
+
     init(path: String) {
         group.enter()
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             defer { group.leave() }
-            do {
-                let fh = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-                defer { try? fh.close() }
-                var h = Insecure.MD5()
-                while let chunk = try fh.read(upToCount: 4 << 20), !chunk.isEmpty { h.update(data: chunk) }
-                digest = h.finalize().map { String(format: "%02x", $0) }.joined()
-            } catch {
-                failure = error
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                failure = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                return
             }
+            defer { close(fd) }
+            let size = 4 << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            defer { buffer.deallocate() }
+            var h = Insecure.MD5()
+            while true {
+                let n = read(fd, buffer.baseAddress, size)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                    return
+                }
+                if n == 0 { break }
+                h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
+            }
+            digest = h.finalize().map { String(format: "%02x", $0) }.joined()
         }
     }
 

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Imaging
+import Imaging
 
 final class OverlayTests: XCTestCase {
     func testPaletteMatchesBDD100K() {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import Pipeline
+import Pipeline
 
 final class JournalTests: XCTestCase {
     private var dir: URL!

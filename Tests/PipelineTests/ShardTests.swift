@@ -1,5 +1,5 @@
 import XCTest
-@testable import Pipeline
+import Pipeline
 
 final class ShardTests: XCTestCase {
     func testParseAndSelect() throws {

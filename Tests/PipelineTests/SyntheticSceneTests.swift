@@ -1,5 +1,5 @@
 import XCTest
-@testable import Pipeline
+import Pipeline
 
 final class SyntheticSceneTests: XCTestCase {
     func testScenesAreDeterministicAndConsistent() {

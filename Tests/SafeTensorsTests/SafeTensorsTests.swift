@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SafeTensors
+import SafeTensors
 
 final class SafeTensorsTests: XCTestCase {
     private func tempURL(_ name: String) -> URL {
@@ -47,6 +47,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try r.info("w").pair.0, .F32)
         XCTAssertEqual(try r.info("w").shape, [2, 3])
         XCTAssertEqual(try r.floats("w"), floats)
+        r.evict("w")
+        XCTAssertEqual(try r.floats("w"), floats) // still readable after its pages were released
         XCTAssertEqual(try r.floats("h"), [1, -2])
         XCTAssertEqual(try r.floats("b"), [1, 3])
         XCTAssertEqual(try r.floats("empty"), [])
@@ -93,6 +95,8 @@ final class SafeTensorsTests: XCTestCase {
             (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, Array(repeating: 0, count: 8), "ends before"),
             (#"{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}}"#, Array(repeating: 0, count: 1), "whole number"),
             (#"{"__metadata__":{"k":1}}"#, [], "not a string"),
+            (#"{"a":{"dtype":"U8","shape":[9223372036854775800],"data_offsets":[0,9223372036854775800]}}"#, [], "too many"),
+            ("{" + (0 ..< 8).map { i in "\"t\(i)\":{\"dtype\":\"U8\",\"shape\":[1152921504606846975],\"data_offsets\":[\(i * 1152921504606846975),\((i + 1) * 1152921504606846975)]}" }.joined(separator: ",") + "}", [], "the file is"),
             (#"{"a":5}"#, [], "not an object"),
             (#"[1,2]"#, [], "not a JSON object"),
             (#"{"a":"#, [], "not valid JSON"),
@@ -102,6 +106,9 @@ final class SafeTensorsTests: XCTestCase {
                 XCTAssertTrue(String(describing: error).contains(fragment), "\(header): \(error)")
             }
         }
+        // Deeply nested JSON must be an error, not a stack overflow in the parser.
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: file(#"{"a":"# + deep + "}")))
         var huge = [UInt8](repeating: 0, count: 16)
         huge[0] = 0x01; huge[4] = 0x01 // 2^32 + 1: over the 100 MB limit
         XCTAssertThrowsError(try SafeTensorsFile(bytes: huge)) { XCTAssertTrue(String(describing: $0).contains("at most")) }

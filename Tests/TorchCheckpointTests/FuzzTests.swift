@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TorchCheckpoint
+import TorchCheckpoint
 
 /// Thousands of damaged fixtures (fixed seed): flipped, cut and extended bytes. The reader must return
 /// a value or throw, never crash, hang or allocate more than the file justifies (the limits are built
@@ -20,7 +20,7 @@ final class FuzzTests: XCTestCase {
 
     static let sources = ["a_mixed_dtypes.pth", "a2_new_dtypes.pth", "b_views.pth", "b2_conj_neg.pth", "c2_python_types.pth",
                           "c_detectron2_style.pth", "d_mixed_dtypes_legacy.pth", "d2_views_legacy.pth", "be_legacy.pth",
-                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth"]
+                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth", "z_zip64_records.pth"]
 
     static func mutate(_ input: [UInt8], _ rng: inout SplitMix64, focus: Range<Int>? = nil) -> [UInt8] {
         var b = input
@@ -39,6 +39,13 @@ final class FuzzTests: XCTestCase {
             b.insert(contentsOf: extra, at: at)
         }
         return b
+    }
+
+    /// A small checkpoint whose `withTensorBytes` materialises free-standing (inline) tensors.
+    static func holder() throws -> Checkpoint {
+        let c = try Checkpoint(path: Fixtures.path("g_hand_ok.pth"))
+        c.maxMaterializedBytes = 1 << 20
+        return c
     }
 
     /// Opens and fully reads a checkpoint; returns whether it loaded.
@@ -75,23 +82,19 @@ final class FuzzTests: XCTestCase {
         var pickles: [[UInt8]] = []
         for name in Self.sources where name.hasSuffix(".pth") {
             let c = try Checkpoint(path: Fixtures.path(name))
-            if c.format == .zip, let p = try ZipContainer.open(c.source).records["data.pkl"] {
-                pickles.append(try Checkpoint.readVerified(p, c.source))
-            }
+            if c.format == .zip { pickles.append(try c.recordBytes("data.pkl")) }
         }
         for name in ["f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl"] { pickles.append(try Fixtures.bytes(name)) }
         XCTAssertGreaterThanOrEqual(pickles.count, 10)
+        let holder = try Self.holder()
         var ok = 0
         for _ in 0 ..< 20000 {
             let p = Self.mutate(pickles[rng.below(pickles.count)], &rng)
-            var storages: [String: StorageInfo] = [:]
             do {
-                let v = try Checkpoint.unpickle(p) { try Checkpoint.zipPersistentLoad($0, &storages) }
-                // Inline (numpy) tensors can be materialised without a container.
+                let v = try Checkpoint.decodePickle(p)
+                // Inline (numpy) tensors can be materialised without their container.
                 for (name, t) in v.allTensors() {
-                    if case let .inline(data) = t.data {
-                        _ = try data.withUnsafeBytes { try Materializer.with(t, name: name, base: $0, limit: 1 << 24, swap: t.bigEndian) { $0.count } }
-                    }
+                    if case .inline = t.data { _ = try holder.withTensorBytes(t, name: name, storageBytes: nil) { $0.count } }
                 }
                 ok += 1
             } catch {}
@@ -110,6 +113,14 @@ final class FuzzTests: XCTestCase {
         // A list that contains itself.
         let cyc: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
         XCTAssertThrowsError(try Checkpoint(bytes: cyc)) { XCTAssertTrue(String(describing: $0).contains("limit exceeded"), "\($0)") }
+        // A million nested tuples, half a million nested lists: refused, and released without
+        // recursing once per level (which would overflow the stack).
+        let tuples: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+        XCTAssertThrowsError(try Checkpoint(bytes: tuples)) { XCTAssertTrue(String(describing: $0).contains("deeper than"), "\($0)") }
+        let lists: [UInt8] = [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 500_000) + [UInt8](repeating: 0x61, count: 499_999) + [0x2E]
+        XCTAssertThrowsError(try Checkpoint(bytes: lists)) { XCTAssertTrue(String(describing: $0).contains("deeper than"), "\($0)") }
+        // The same when the pickle never reaches STOP.
+        XCTAssertThrowsError(try Checkpoint(bytes: Array(tuples.dropLast())))
         // A LONG4 claiming 4 GB, a BINUNICODE8 claiming 2^63 bytes.
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x8B, 0xFF, 0xFF, 0xFF, 0xFF, 0x2E]))
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x04, 0x8D] + [UInt8](repeating: 0xFF, count: 7) + [0x7F, 0x2E]))
@@ -118,11 +129,22 @@ final class FuzzTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x5D, 0x4E, 0x4E, 0x73, 0x2E])) { XCTAssertTrue(String(describing: $0).contains("not a dict")) }
         // A memo index that was never stored.
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x6A, 0xFF, 0xFF, 0xFF, 0x7F, 0x2E]))
-        // A broadcast view of a 4-byte storage claiming 2^40 elements.
+        // A size-1 dimension may carry any stride; the gather must not overflow stepping past it.
+        let holder = try Self.holder()
+        let four = [Float](arrayLiteral: 1, 2, 3, 4).withUnsafeBytes { Array($0) }
+        let odd = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1 << 60, 1], storageOffset: 0, data: .inline(four))
+        let strided = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1, 2], storageOffset: 0, data: .inline(four))
+        XCTAssertThrowsError(try holder.withTensorBytes(odd, name: "o", storageBytes: nil) { $0.count })
+        XCTAssertEqual(try holder.withTensorBytes(strided, name: "s", storageBytes: nil) { Array($0.bindMemory(to: Float.self)) }, [1, 3, 2, 4])
+        // A broadcast view of a 4-byte storage claiming 2^40 elements; the same with no storage at all.
         let bcast = TensorRef(dtype: .float32, shape: [1 << 20, 1 << 20], strides: [0, 0], storageOffset: 0, data: .inline([0, 0, 0, 0]))
-        XCTAssertThrowsError(try Materializer.with(bcast, name: "b", base: UnsafeRawBufferPointer(start: nil, count: 0), limit: 1 << 20, swap: false) { $0.count })
-        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 4).withUnsafeBytes {
-            try Materializer.with(bcast, name: "b", base: $0, limit: 1 << 20, swap: false) { $0.count }
-        }) { XCTAssertTrue(String(describing: $0).contains("broadcast view")) }
+        XCTAssertThrowsError(try holder.withTensorBytes(bcast, name: "b", storageBytes: nil) { $0.count }) {
+            XCTAssertTrue(String(describing: $0).contains("broadcast view"), "\($0)")
+        }
+        var empty = bcast
+        empty.data = .inline([])
+        XCTAssertThrowsError(try holder.withTensorBytes(empty, name: "b", storageBytes: nil) { $0.count }) {
+            XCTAssertTrue(String(describing: $0).contains("out of bounds"), "\($0)")
+        }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import ZooRegistry
+import ZooRegistry
 
 final class RegistryTests: XCTestCase {
     func testBuiltInRegistryHasTheFiveCheckpointsWithPublishedScores() throws {
