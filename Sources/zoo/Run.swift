@@ -11,8 +11,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a zoo model on images and write pan_seg.json, as bdd100k-models' test.py --format-only does.",
         discussion: """
-        The weights come from a zoo id (the converted .safetensors in the cache; a downloaded .pth is \
-        converted into the cache first), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
+        The weights come from a zoo id (the converted .safetensors in the cache; the .pth is fetched, \
+        verified and converted into the cache first when needed), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
         reference recipe, for tests and demos). The architecture (R-50 or R-101) is read from the weights.
 
         INPUT is any number of .jpg / .png files or folders of them. DIR/pan_seg.json gets one Scalabel \
@@ -25,6 +25,7 @@ struct Run: ParsableCommand {
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var network: NetworkOptions
 
     @Argument(help: ArgumentHelp("[ID] INPUT...: an optional zoo id (e.g. r50_1x), then image files or folders.",
                                  valueName: "ID|INPUT"))
@@ -48,8 +49,7 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print the time of each model stage for each image.")
     var profile = false
 
-    @Flag(name: [.short, .long], help: "No progress lines.")
-    var quiet = false
+    private var quiet: Bool { network.quiet }
 
     func validate() throws {
         let sources = [weights != nil, synthetic != nil].filter { $0 }.count
@@ -108,19 +108,22 @@ struct Run: ParsableCommand {
         do { entry = try registry.resolve(first) } catch { throw CLIError(error) }
         inputs.removeFirst()
         let cache = CacheLayout()
-        if let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) {
-            return { try Self.fileStore(st.path) }
+        guard let st = cache.safetensorsPath(for: entry) else {
+            throw CLIError(message: "\(entry.id) has no model artifact in the registry")
         }
-        if let pth = cache.path(of: .model, for: entry), FileManager.default.fileExists(atPath: pth.path) {
-            guard let st = cache.safetensorsPath(for: entry) else { return { try Self.fileStore(pth.path) } }
-            let quiet = self.quiet
-            return {
+        let quiet = self.quiet, network = self.network
+        return {
+            if !FileManager.default.fileExists(atPath: st.path) {
+                // Fetched and MD5-verified by the store (or already cached), then converted once.
+                let pth: URL
+                do { pth = try network.store(registry).ensure(.model, for: entry) } catch let e as CLIError { throw e } catch {
+                    throw CLIError(error)
+                }
                 if !quiet { Console.note("converting \(pth.lastPathComponent) to \(st.lastPathComponent) (once)") }
                 try Self.convertIntoCache(pth: pth, to: st, entry: entry)
-                return try Self.fileStore(st.path)
             }
+            return try Self.fileStore(st.path)
         }
-        throw CLIError(message: "\(entry.id) is not in the cache: run `zoo fetch \(entry.id)` (and `zoo convert \(entry.id)`) first, or give --weights FILE")
     }
 
     /// `zoo convert ID`: the cached .pth to the cached .safetensors (mmdetection layout, the entry's depth).
