@@ -18,7 +18,8 @@ struct Run: ParsableCommand {
         INPUT is any number of .jpg / .png files or folders of them. DIR/pan_seg.json gets one Scalabel \
         frame per image, named by its file name, with one label per panoptic segment (COCO RLE), exactly \
         the file the official evaluator (`zoo eval`) and every BDD100K tool read. With --bitmasks, \
-        DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image.
+        DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image; with --vis, DIR/vis/<stem>.jpg an \
+        overlay of the segments on the image.
 
         An image that cannot be read stops the run with an error; the frames of the images before it are \
         kept in pan_seg.json.
@@ -45,6 +46,9 @@ struct Run: ParsableCommand {
 
     @Flag(name: .long, help: "Also write BDD100K bitmask PNGs to DIR/bitmasks/.")
     var bitmasks = false
+
+    @Flag(name: .long, help: "Also write overlays (segments in BDD100K colours, outlines, legend) to DIR/vis/.")
+    var vis = false
 
     @Flag(name: .long, help: "Print the time of each model stage for each image.")
     var profile = false
@@ -76,7 +80,7 @@ struct Run: ParsableCommand {
                                     weightDescription, Date().timeIntervalSince(started)))
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks)
+            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
             try RunLoop.run(model: model, images: images, writer: writer, profile: profile, quiet: quiet)
             if !quiet {
                 Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
