@@ -99,6 +99,7 @@ final class PanopticFPNTests: XCTestCase {
     func testSmallR50PanopticMap() throws {
         let result = try Self.result(depth: 50, small: true, image: "small_192x320.jpg")
         assertDetections(result.detections, try HeadsFixtures.detections("small"), "detections")
+        assertClose(result.maskLogits, try HeadsFixtures.floats("small/mask_pred_label.f32"), rel: 1e-3, "mask logits")
         compare(result.panoptic, try HeadsFixtures.runs("small/pan_results.runs"), "pan_results")
     }
 
@@ -112,6 +113,8 @@ final class PanopticFPNTests: XCTestCase {
         for name in ["street_720x1280", "coffee_375x500"] {
             let result = try Self.result(depth: 50, small: false, image: "\(name).jpg")
             assertDetections(result.detections, try HeadsFixtures.detections(name), name)
+            assertClose(result.maskLogits, try HeadsFixtures.floats("\(name)/mask_pred_label.f32"), rel: 1e-3,
+                        "\(name): mask logits of the detections' classes")
             compare(result.panoptic, try HeadsFixtures.runs("\(name)/pan_results.runs"), name)
         }
     }
