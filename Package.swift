@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
         .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
+        .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
     ],
     swiftLanguageModes: [.v5]
 )
