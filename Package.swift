@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip"]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors"]),
         .target(name: "SafeTensors"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
@@ -41,12 +41,15 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
+        // Datasets through the model: sharding, the resumable journal, merging shard outputs.
+        .target(name: "Pipeline"),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
-            "Panoptic", "Imaging",
+            "Panoptic", "Imaging", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // Benchmarks (release builds): see Benchmarks/README.md.
@@ -55,7 +58,6 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ZooCLITests", dependencies: ["zoo", "ZooRegistry"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: [
             "Imaging", .product(name: "Crypto", package: "swift-crypto"),
@@ -63,6 +65,18 @@ let package = Package(
         .testTarget(name: "PanopticFPNTests", dependencies: [
             "PanopticFPN", "Tensors", "Imaging", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "TorchCheckpointTests", dependencies: [
+            "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "ZooCLITests", dependencies: [
+            "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
+        // A loopback HTTP server with fault injection, shared by the download tests.
+        .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
+        .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -13,4 +13,6 @@ static inline CURLcode zoo_curl_setopt_xferinfo(CURL *h, int (*f)(void *, curl_o
 static inline CURLcode zoo_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode zoo_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode zoo_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+/* curl_global_init takes a flag macro (CURL_GLOBAL_DEFAULT) that Swift does not import. */
+static inline CURLcode zoo_curl_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
 #endif

@@ -30,7 +30,7 @@ extension Registry {
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
             throw RegistryError.malformedJSON(file: source, reason: Self.jsonReason(error))
         }
-        var f = Fields(file: source, entry: "(top level)", object: root)
+        let f = Fields(file: source, entry: "(top level)", object: root)
         guard f.isObject else {
             throw RegistryError.invalid(file: source, entry: "(top level)", field: "", problem: "expected a JSON object")
         }
@@ -80,7 +80,7 @@ extension Registry {
             }
             seen.insert(id.lowercased()); seen.insert(name.lowercased())
             let artifactsObject = try m.value("artifacts")
-            var a = Fields(file: source, entry: m.entry, object: artifactsObject, prefix: "artifacts.")
+            let a = Fields(file: source, entry: m.entry, object: artifactsObject, prefix: "artifacts.")
             guard a.isObject else {
                 throw RegistryError.invalid(file: source, entry: m.entry, field: "artifacts", problem: "expected an object")
             }

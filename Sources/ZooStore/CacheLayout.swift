@@ -49,3 +49,48 @@ public struct CacheLayout: Sendable {
         return FileManager.default.fileExists(atPath: p.path)
     }
 }
+
+
+// MARK: - Working files beside a target
+
+extension CacheLayout {
+    /// Suffix of a download in progress; it becomes the target only after verification.
+    public static let incompleteSuffix = ".incomplete"
+    /// Suffix of the advisory lock file that serialises fetches of one target across processes.
+    public static let lockSuffix = ".lock"
+    /// Suffix of the verification record (size, MD5, time, source URL) written after a verified download.
+    public static let recordSuffix = ".verified.json"
+
+    /// `<target>.incomplete`: the partial download, kept across runs so the next one resumes it.
+    public static func incompletePath(for target: URL) -> URL { sibling(target, incompleteSuffix) }
+    /// `<target>.lock`.
+    public static func lockPath(for target: URL) -> URL { sibling(target, lockSuffix) }
+    /// `<target>.verified.json`.
+    public static func recordPath(for target: URL) -> URL { sibling(target, recordSuffix) }
+
+    static func sibling(_ target: URL, _ suffix: String) -> URL {
+        target.deletingLastPathComponent().appendingPathComponent(target.lastPathComponent + suffix)
+    }
+
+    /// Whether a file name is one of the cache's working files rather than an artifact.
+    public static func isWorkingFile(_ name: String) -> Bool {
+        name.hasSuffix(incompleteSuffix) || name.hasSuffix(lockSuffix) || name.hasSuffix(recordSuffix)
+            || name.hasPrefix(".tmp-")
+    }
+
+    /// Every file under the root, as paths relative to it, sorted.
+    public func allFiles() -> [String] {
+        guard let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            return []
+        }
+        var out: [String] = []
+        let prefix = root.standardizedFileURL.path.hasSuffix("/") ? root.standardizedFileURL.path
+            : root.standardizedFileURL.path + "/"
+        for case let url as URL in e {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let p = url.standardizedFileURL.path
+            out.append(p.hasPrefix(prefix) ? String(p.dropFirst(prefix.count)) : p)
+        }
+        return out.sorted()
+    }
+}
