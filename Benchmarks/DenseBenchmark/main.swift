@@ -85,6 +85,8 @@ do {
         _ = profiler.measure("semantic_upsample") {
             PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)
         }
+        // Informational, already inside "rpn": the proposal generation alone (top-k, decoding, NMS).
+        _ = profiler.measure("(rpn proposals)") { model.rpnHead.proposals(out.rpnRaw, imageShape: image.meta.imgShape) }
         if run < warmup { continue }
         for s in profiler.stages {
             if times[s.name] == nil { order.append(s.name) }
@@ -99,7 +101,7 @@ do {
     var dense = 0.0
     for name in order {
         let t = median(times[name] ?? [0]), m = macs[name] ?? 0
-        if name != "decode+preprocess" { dense += t }
+        if name != "decode+preprocess" && !name.hasPrefix("(") { dense += t }
         print(name.padding(toLength: 18, withPad: " ", startingAt: 0)
               + String(format: " %8.1f %8.2f %8.1f", t * 1000, Double(m) / 1e9, t > 0 ? 2 * Double(m) / t / 1e9 : 0))
     }
