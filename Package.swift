@@ -33,11 +33,11 @@ let package = Package(
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip"]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors"]),
         .target(name: "SafeTensors"),
         .target(name: "Tensors", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors"],
+        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
@@ -49,11 +49,17 @@ let package = Package(
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
             "Panoptic", "Imaging", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
+
+        // Benchmarks (release builds): see Benchmarks/README.md.
+        .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS"],
+                          path: "Benchmarks/DenseBenchmark"),
+        .executableTarget(name: "heads-bench", dependencies: ["PanopticFPN", "Tensors", "ZooRegistry"],
+                          path: "Benchmarks/HeadsBench"),
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "ZooCLITests", dependencies: [
             "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
@@ -61,6 +67,19 @@ let package = Package(
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
         .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
+        .testTarget(name: "TorchCheckpointTests", dependencies: [
+            "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "ImagingTests", dependencies: [
+            "Imaging", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "PanopticFPNTests", dependencies: [
+            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
     ],
     swiftLanguageModes: [.v5]
 )

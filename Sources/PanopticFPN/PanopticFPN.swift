@@ -1,1 +1,129 @@
-// The PanopticFPN module; see DESIGN.md for what it holds.
+import Foundation
+import Imaging
+import Tensors
+import ZooRegistry
+
+/// The panoptic segmentation of one image.
+public struct PanopticResult: Sendable {
+    /// The original image size.
+    public var height: Int
+    public var width: Int
+    /// `[height * width]` row-major panoptic values: stuff `num_things + channel`, things
+    /// `label + instance_offset * instance id`, VOID `num_things + num_stuff` (mmdetection's `pan_results`).
+    public var panoptic: [Int32]
+    /// The detections of the panoptic detection step, best first (original pixels).
+    public var detections: [Detection]
+
+    public init(height: Int, width: Int, panoptic: [Int32], detections: [Detection]) {
+        self.height = height; self.width = width; self.panoptic = panoptic; self.detections = detections
+    }
+}
+
+/// mmdetection's `PanopticFPN` (`TwoStagePanopticSegmentor.simple_test`), read top to bottom like the paper's
+/// figure: preprocess ▸ ResNet ▸ FPN ▸ RPN ▸ RoI heads (boxes, then masks on the detections) ▸ semantic head
+/// ▸ heuristic fusion. Every scale and threshold comes from the registry's `TestConfig`.
+public struct PanopticFPN: Sendable {
+    public let dense: DenseModel
+    public let roiHead: StandardRoIHead
+    public let fusionHead: HeuristicFusionHead
+    public let preprocess: PreprocessConfig
+    /// The ResNet depth, inferred from the weights (50 or 101).
+    public var depth: Int { dense.backbone.depth }
+
+    /// Binds every key of `weights` exactly once (throws `PanopticFPNError.weightBinding` listing all missing,
+    /// unexpected and mis-shaped keys otherwise).
+    public init(weights: WeightStore, config: TestConfig, numThings: Int, numStuff: Int) throws {
+        let binder = WeightBinder(store: weights)
+        dense = try DenseModel(binder: binder, rpnConfig: PanopticFPN.rpnConfig(config.rpn))
+        roiHead = StandardRoIHead(binder: binder, numClasses: numThings, config: config)
+        try binder.finish()
+        fusionHead = HeuristicFusionHead(numThings: numThings, numStuff: numStuff, config: config.panoptic)
+        preprocess = PanopticFPN.preprocessConfig(config)
+    }
+
+    /// The model of a registry (its classes and test configuration).
+    public init(weights: WeightStore, registry: Registry) throws {
+        try self.init(weights: weights, config: registry.testConfig, numThings: registry.numThings,
+                      numStuff: registry.numStuff)
+    }
+
+    /// Runs the whole model on a decoded image. With a profiler, records the stages "preprocess",
+    /// "backbone", "fpn", "rpn", "semantic_head", "bbox_head" (RoIAlign 7x7, box head, decoding, NMS),
+    /// "mask_head" (RoIAlign 14x14, FCN), "mask_paste", "semantic_resize" and "fusion".
+    public func callAsFunction(_ image: BGRImage, profiler: StageProfiler? = nil) -> PanopticResult {
+        let p = profiler
+        let input = p.stage("preprocess") { Preprocess.run(image, config: preprocess) }
+        return run(input, profiler: p)
+    }
+
+    /// The model on an already preprocessed image.
+    public func run(_ input: PreprocessedImage, profiler: StageProfiler? = nil) -> PanopticResult {
+        let p = profiler
+        let meta = input.meta
+        let dense = self.dense(input, profiler: p)
+        let scale = [meta.scaleFactor.w, meta.scaleFactor.h, meta.scaleFactor.w, meta.scaleFactor.h]
+        let levels = min(dense.features.count, roiHead.rcnn.featmapStrides.count)
+        let (detections, maps) = p.stage("bbox_head") { () -> ([Detection], RoIFeatureMaps) in
+            let maps = RoIFeatureMaps(Array(dense.features.prefix(levels)))
+            let props = dense.rpn.proposals
+            let n = props.shape[0], cols = props.shape[1]
+            var boxes = [Float](repeating: 0, count: 4 * n)
+            for i in 0..<n { for k in 0..<4 { boxes[4 * i + k] = props.data[i * cols + k] } }
+            let r = roiHead.boxes(maps, proposals: boxes, imageShape: (meta.imgShape.h, meta.imgShape.w),
+                                  scaleFactor: scale)
+            p?.count(n * roiHead.bboxHead.multiplyAddsPerRoI)
+            return (roiHead.detections(r), maps)
+        }
+        let logits = p.stage("mask_head") { () -> [Float] in
+            p?.count(detections.count * roiHead.maskHead.multiplyAddsPerRoI(roiSize: roiHead.rcnn.maskRoiOutputSize))
+            return roiHead.maskLogits(maps, detections: detections, scaleFactor: scale)
+        }
+        let (h, w) = (meta.oriShape.h, meta.oriShape.w)
+        let masks = p.stage("mask_paste") {
+            roiHead.binaryMasks(logits: logits, detections: detections, imageHeight: h, imageWidth: w)
+        }
+        let semantic = p.stage("semantic_resize") {
+            PanopticFPN.argmax(PanopticFPNHead.logitsAtOriginalSize(dense.semanticLogits, meta: meta))
+        }
+        let pan = p.stage("fusion") { () -> [Int32] in
+            let (ids, labels) = fusionHead.layMasks(detections: detections, masks: masks, height: h, width: w)
+            return fusionHead.fuse(idMap: ids, labels: labels, semantic: semantic)
+        }
+        return PanopticResult(height: h, width: w, panoptic: pan, detections: detections)
+    }
+
+    /// Channel argmax of `[C, H, W]` logits (the first channel wins a tie, as torch's `argmax`).
+    public static func argmax(_ logits: Tensor) -> [UInt8] {
+        let c = logits.shape[0], plane = logits.count / max(c, 1)
+        var best = [UInt8](repeating: 0, count: plane)
+        logits.data.withUnsafeBufferPointer { l in
+            var top = Array(l[0..<plane])
+            for k in 1..<max(c, 1) {
+                let row = k * plane
+                for i in 0..<plane where l[row + i] > top[i] {
+                    top[i] = l[row + i]
+                    best[i] = UInt8(k)
+                }
+            }
+        }
+        return best
+    }
+
+    static func rpnConfig(_ c: TestConfig.RPN) -> RPNConfig {
+        var r = RPNConfig()
+        r.strides = c.anchorStrides
+        r.ratios = c.anchorRatios.map { Float($0) }
+        r.scales = c.anchorScales.map { Float($0) }
+        r.nmsPre = c.nmsPre
+        r.maxPerImage = c.maxPerImg
+        r.iouThreshold = Float(c.nmsIoU)
+        r.minBoxSize = Float(c.minBBoxSize)
+        return r
+    }
+
+    static func preprocessConfig(_ c: TestConfig) -> PreprocessConfig {
+        let long = c.imgScale.first ?? 1280, short = c.imgScale.count > 1 ? c.imgScale[1] : 720
+        return PreprocessConfig(scale: (long, short), mean: c.mean.map { Float($0) }, std: c.std.map { Float($0) },
+                                sizeDivisor: c.padSizeDivisor)
+    }
+}

@@ -17,6 +17,16 @@ public struct Tensor: Sendable, Equatable {
         self.data = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
+    /// A tensor whose values the caller fills in completely before reading any (skips the zero fill).
+    public init(uninitialized shape: [Int], _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.data = [Float](unsafeUninitializedCapacity: n) { buf, count in
+            fill(buf)
+            count = n
+        }
+    }
+
     public var count: Int { data.count }
     public var rank: Int { shape.count }
 
@@ -24,4 +34,14 @@ public struct Tensor: Sendable, Equatable {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         Tensor(shape: newShape, data: data)
     }
+
+    /// Channels, height and width of a `[C, H, W]` or `[1, C, H, W]` feature map.
+    public var chw: (c: Int, h: Int, w: Int) {
+        precondition(rank == 3 || (rank == 4 && shape[0] == 1), "Tensor: \(shape) is not a [C, H, W] map")
+        let s = shape.suffix(3)
+        return (s[s.startIndex], s[s.startIndex + 1], s[s.startIndex + 2])
+    }
+
+    /// Largest absolute value (0 for an empty tensor).
+    public var maxAbs: Float { data.reduce(0) { max($0, abs($1)) } }
 }

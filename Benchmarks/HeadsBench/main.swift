@@ -1,0 +1,80 @@
+// Times the RoI heads, mask pasting and fusion at BDD size (720x1280, padded 736x1280), R-50 synthetic weights.
+// Features are random (the heads' cost does not depend on their values); the RoIs are mmdetection's
+// proposals and detections for `street_720x1280` (Tests/Fixtures/reference-heads).
+//
+//   swift run -c release heads-bench [repeats]
+import Foundation
+import PanopticFPN
+import Tensors
+import ZooRegistry
+
+func floats(_ path: String) -> [Float] {
+    guard let d = FileManager.default.contents(atPath: path) else {
+        FileHandle.standardError.write(Data("cannot read \(path); run from the package root\n".utf8))
+        exit(1)
+    }
+    return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+}
+
+func time<T>(_ label: String, _ times: inout [String: [Double]], _ body: () -> T) -> T {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = body()
+    times[label, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    return r
+}
+
+let repeats = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
+let fixtures = "Tests/Fixtures/reference-heads/street_720x1280"
+let proposals5 = floats("\(fixtures)/proposals.f32")
+let proposals = (0..<(proposals5.count / 5)).flatMap { i in proposals5[5 * i..<5 * i + 4] }
+let det5 = floats("\(fixtures)/det_bboxes.f32")
+let dets = (0..<(det5.count / 5)).map { i in
+    Detection(x1: det5[5 * i], y1: det5[5 * i + 1], x2: det5[5 * i + 2], y2: det5[5 * i + 3], score: det5[5 * i + 4],
+              label: i % 10)
+}
+guard let registry = try? Registry.builtIn() else { fatalError("built-in registry") }
+let config = registry.testConfig
+let store = SyntheticWeights.make(spec: ModelSpec.r50, seed: 1)
+let binder = WeightBinder(store: store)
+let head = StandardRoIHead(binder: binder, numClasses: registry.numThings, config: config)
+let fusion = HeuristicFusionHead(numThings: registry.numThings, numStuff: registry.numStuff, config: config.panoptic)
+var rng = SystemRandomNumberGenerator()
+let feats = [(184, 320), (92, 160), (46, 80), (23, 40)].map { h, w in
+    Tensor(shape: [256, h, w], data: (0..<(256 * h * w)).map { _ in Float.random(in: -1...1, using: &rng) })
+}
+var semantic = [UInt8](repeating: 0, count: 720 * 1280)
+for i in semantic.indices {
+    let band: Int = i / 1280 / 40 + i % 1280 / 200
+    semantic[i] = UInt8(band % 31)
+}
+var times: [String: [Double]] = [:]
+for _ in 0..<repeats {
+    let maps = time("channels-last copy of P2..P5", &times) { RoIFeatureMaps(feats) }
+    let roiFeats = time("roi_align 7x7 (1000 RoIs)", &times) {
+        head.extract(maps, boxes: proposals, outputSize: config.rcnn.roiOutputSize)
+    }
+    _ = time("box head (one GEMM per layer)", &times) { head.bboxHead.forward(roiFeats, count: proposals.count / 4) }
+    let r = time("box branch incl. decode + panoptic NMS", &times) {
+        head.boxes(maps, proposals: proposals, imageShape: (720, 1280), scaleFactor: [1, 1, 1, 1])
+    }
+    _ = head.detections(r)
+    let maskFeats = time("mask roi_align 14x14 (100 RoIs)", &times) {
+        head.extract(maps, boxes: dets.flatMap { [$0.x1, $0.y1, $0.x2, $0.y2] },
+                     outputSize: config.rcnn.maskRoiOutputSize)
+    }
+    let logits = time("FCN mask head (100 RoIs)", &times) {
+        head.maskHead.forward(maskFeats, count: dets.count, roiSize: config.rcnn.maskRoiOutputSize)
+    }
+    let masks = time("paste + threshold (100 masks)", &times) {
+        head.binaryMasks(logits: logits, detections: dets, imageHeight: 720, imageWidth: 1280)
+    }
+    _ = time("fusion", &times) {
+        let (ids, labels) = fusion.layMasks(detections: dets, masks: masks, height: 720, width: 1280)
+        return fusion.fuse(idMap: ids, labels: labels, semantic: semantic)
+    }
+}
+print("median of \(repeats), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+for (k, v) in times.sorted(by: { $0.key < $1.key }) {
+    let s = v.sorted()
+    print(String(format: "%-42@ %7.3f s", k as NSString, s[s.count / 2]))
+}

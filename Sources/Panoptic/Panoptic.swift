@@ -1,1 +1,0 @@
-// The Panoptic module; see DESIGN.md for what it holds.

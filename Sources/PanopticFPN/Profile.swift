@@ -1,0 +1,53 @@
+import Foundation
+
+/// Wall time and arithmetic per model stage, for `zoo run --profile` and the benchmarks.
+public final class StageProfiler {
+    public struct Stage: Sendable {
+        public var name: String
+        public var seconds: Double
+        /// Multiply-adds of the convolutions run in the stage.
+        public var multiplyAdds: Int
+        /// Billions of floating-point operations (2 per multiply-add) per second.
+        public var gflops: Double { seconds > 0 ? 2 * Double(multiplyAdds) / seconds / 1e9 : 0 }
+    }
+
+    public private(set) var stages: [Stage] = []
+    var pendingMACs = 0
+
+    public init() {}
+
+    /// Runs `body` as the stage `name`, recording its time and the multiply-adds counted meanwhile.
+    public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        pendingMACs = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try body()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        stages.append(Stage(name: name, seconds: seconds, multiplyAdds: pendingMACs))
+        return result
+    }
+
+    func count(_ macs: Int) { pendingMACs += macs }
+
+    public var totalSeconds: Double { stages.reduce(0) { $0 + $1.seconds } }
+
+    /// One line per stage: name, milliseconds, GMAC, GFLOP/s.
+    public func report() -> String {
+        var lines = ["stage                    ms     GMAC  GFLOP/s"]
+        for s in stages {
+            lines.append(String(format: "%-20@ %8.1f %8.2f %8.1f", s.name as NSString, s.seconds * 1000,
+                                Double(s.multiplyAdds) / 1e9, s.gflops))
+        }
+        lines.append(String(format: "%-20@ %8.1f", "total" as NSString, totalSeconds * 1000))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Optional profiling threaded through the forward pass.
+typealias Profiler = StageProfiler?
+
+extension Optional where Wrapped == StageProfiler {
+    func stage<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        if let p = self { return try p.measure(name, body) }
+        return try body()
+    }
+}

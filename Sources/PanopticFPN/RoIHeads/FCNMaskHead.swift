@@ -1,0 +1,89 @@
+import Tensors
+
+/// mmdetection's `FCNMaskHead` (`roi_head.mask_head.*`): `convs.0..3` (3x3, 256, ReLU), `upsample`
+/// (ConvTranspose2d 2x2 stride 2, ReLU) and `conv_logits` (1x1, one channel per class), giving 28x28 logits
+/// per RoI from 14x14 RoI features.
+///
+/// The RoIs of a chunk are stacked into one tall map `[C, m * (s + 1), s]` with a zero row after each
+/// RoI, so each layer is one large convolution (GEMM) while the 3x3 kernels still see every RoI zero-padded
+/// on its own; the separator rows are cleared after each convolution.
+public struct FCNMaskHead: Sendable {
+    /// `convs.i.conv`.
+    var convs: [Conv2d]
+    /// `upsample`.
+    var upsample: ConvTranspose2d
+    /// `conv_logits`.
+    var convLogits: Conv2d
+    public let numClasses: Int
+    public let channels: Int
+
+    /// RoIs per stacked map: bounds the activations to a few tens of MB.
+    static let chunk = 50
+
+    public init(binder: WeightBinder, prefix: String = "roi_head.mask_head", numClasses: Int,
+                channels: Int = 256, numConvs: Int = 4) {
+        convs = (0..<numConvs).map { i in
+            Conv2d(weight: binder.take("\(prefix).convs.\(i).conv.weight", shape: [channels, channels, 3, 3]),
+                   bias: binder.take("\(prefix).convs.\(i).conv.bias", shape: [channels]).data, padding: 1)
+        }
+        upsample = ConvTranspose2d(weight: binder.take("\(prefix).upsample.weight", shape: [channels, channels, 2, 2]),
+                                   bias: binder.take("\(prefix).upsample.bias", shape: [channels]).data)
+        convLogits = Conv2d(weight: binder.take("\(prefix).conv_logits.weight", shape: [numClasses, channels, 1, 1]),
+                            bias: binder.take("\(prefix).conv_logits.bias", shape: [numClasses]).data)
+        self.numClasses = numClasses
+        self.channels = channels
+    }
+
+    /// Multiply-adds of the convolutions for one RoI of `s x s` (the separator rows not counted).
+    public func multiplyAddsPerRoI(roiSize s: Int) -> Int {
+        let plane = s * s
+        return convs.count * plane * channels * channels * 9 + plane * channels * channels * 4
+            + 4 * plane * channels * numClasses
+    }
+
+    /// `roiFeats`: `[n, C, s, s]` (RoIAlign output). Returns logits `[n, classes, 2s, 2s]`.
+    public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int) -> [Float] {
+        let plane = s * s, rows = s + 1, s2 = 2 * s, out2 = s2 * s2
+        var result = [Float](repeating: 0, count: n * numClasses * out2)
+        var start = 0
+        while start < n {
+            let m = min(FCNMaskHead.chunk, n - start)
+            let tall = m * rows * s
+            var x = Tensor(zeros: [channels, m * rows, s])
+            x.data.withUnsafeMutableBufferPointer { xp in
+                for r in 0..<m {
+                    for c in 0..<channels {
+                        let src = ((start + r) * channels + c) * plane
+                        let dst = c * tall + r * rows * s
+                        for p in 0..<plane { xp[dst + p] = roiFeats[src + p] }
+                    }
+                }
+            }
+            for conv in convs {
+                x = conv(x, relu: true)
+                x.data.withUnsafeMutableBufferPointer { xp in
+                    for c in 0..<channels {
+                        for r in 0..<m {
+                            let sep = c * tall + (r * rows + s) * s
+                            for j in 0..<s { xp[sep + j] = 0 }
+                        }
+                    }
+                }
+            }
+            // Separator rows become output rows 2s, 2s + 1 of each RoI's band: dropped below.
+            let logits = convLogits(upsample(x, relu: true))
+            let band = 2 * rows * s2, tall2 = m * band
+            logits.data.withUnsafeBufferPointer { lp in
+                for r in 0..<m {
+                    for k in 0..<numClasses {
+                        let src = k * tall2 + r * band
+                        let dst = ((start + r) * numClasses + k) * out2
+                        for p in 0..<out2 { result[dst + p] = lp[src + p] }
+                    }
+                }
+            }
+            start += m
+        }
+        return result
+    }
+}

@@ -1,0 +1,58 @@
+import Tensors
+
+/// mmdetection's `PanopticFPNHead`: semantic logits from P2..P5. Keys `semantic_head.*`.
+///
+/// Level i (stride 4 * 2^i) goes through `ConvUpsample`: max(i, 1) times (3x3 conv without bias -> GroupNorm
+/// (32 groups) -> ReLU), each of the first i followed by a 2x bilinear upsampling (align_corners False);
+/// the levels are summed at stride 4 and a 1x1 `conv_logits` gives 31 channels (30 stuff classes, then
+/// all things merged).
+public struct PanopticFPNHead: Sendable {
+    struct ConvGN: Sendable {
+        var conv: Conv2d
+        var norm: GroupNorm
+    }
+
+    let levels: [[ConvGN]]
+    let convLogits: Conv2d
+
+    init(binder: WeightBinder, prefix: String = "semantic_head", inChannels: Int = 256, innerChannels: Int = 128,
+         numLevels: Int = 4, numClasses: Int = 31, groups: Int = 32) {
+        levels = (0..<numLevels).map { i in
+            (0..<max(i, 1)).map { j in
+                let p = "\(prefix).conv_upsample_layers.\(i).conv.\(j)"
+                let conv = binder.conv(p + ".conv", cin: j == 0 ? inChannels : innerChannels, cout: innerChannels,
+                                       k: 3, padding: 1, bias: false)
+                let norm = GroupNorm(groups: groups, gamma: binder.take(p + ".gn.weight", shape: [innerChannels]).data,
+                                     beta: binder.take(p + ".gn.bias", shape: [innerChannels]).data)
+                return ConvGN(conv: conv, norm: norm)
+            }
+        }
+        convLogits = binder.conv("\(prefix).conv_logits", cin: innerChannels, cout: numClasses, k: 1)
+    }
+
+    /// `[31, H/4, W/4]` logits from P2..P5 (P6 unused).
+    func callAsFunction(_ features: [Tensor], _ p: Profiler = nil) -> Tensor {
+        var sum: Tensor?
+        for (i, level) in levels.enumerated() {
+            var x = features[i]
+            for (j, layer) in level.enumerated() {
+                x = layer.norm(p.run(layer.conv, x), relu: true)
+                if j < i {
+                    let (_, h, w) = x.chw
+                    x = x.resizedBilinear(height: 2 * h, width: 2 * w, scaleFactor: 2)
+                }
+            }
+            if sum == nil { sum = x } else { sum?.add(x) }
+        }
+        return p.run(convLogits, sum ?? Tensor(zeros: [0, 0, 0]))
+    }
+
+    /// mmdetection's `simple_test` with `rescale=True`: bilinear to the padded input size, crop to the
+    /// resized image, bilinear to the original size. `[31, H, W]`.
+    public static func logitsAtOriginalSize(_ quarter: Tensor, meta: ImageMeta) -> Tensor {
+        let padded = quarter.resizedBilinear(height: meta.padShape.h, width: meta.padShape.w)
+        let cropped = padded.cropped(height: meta.imgShape.h, width: meta.imgShape.w)
+        if meta.imgShape == meta.oriShape { return cropped }
+        return cropped.resizedBilinear(height: meta.oriShape.h, width: meta.oriShape.w)
+    }
+}

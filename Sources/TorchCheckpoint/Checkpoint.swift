@@ -1,0 +1,194 @@
+/// A PyTorch checkpoint opened for reading: its unpickled object (`root`) with tensor references, and
+/// access to the tensors' bytes. Reading never executes anything from the file.
+///
+/// Three containers are understood, told apart by their first bytes: the zip form (`torch.save`
+/// since 1.6), the legacy stream (`_use_new_zipfile_serialization=False`) and a plain pickle (`.pkl`
+/// files of detectron2, whose arrays are numpy arrays). The pre-1.0 tar form is refused.
+public final class Checkpoint: @unchecked Sendable {
+    public enum Format: String, Sendable { case zip, legacy, pickle }
+
+    public let format: Format
+    public let root: PickleValue
+    public let source: ByteSource
+    /// The folder all zip records live in (`archive`, or the file name torch saved to).
+    public let archivePrefix: String?
+    /// Whether the storages are big-endian (`byteorder` record, or the legacy `sys_info`).
+    public let bigEndian: Bool
+    /// The largest tensor a view may expand to (stride 0 views can be larger than their storage).
+    public var maxMaterializedBytes: Int
+
+    /// Storage key → where its bytes are.
+    let storageRecords: [String: Record]
+
+    public convenience init(path: String) throws {
+        try self.init(source: ByteSource(path: path))
+    }
+
+    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(source: ByteSource(bytes: bytes, name: name))
+    }
+
+    public init(source: ByteSource) throws {
+        self.source = source
+        self.maxMaterializedBytes = max(source.size &* 16, 1 << 28)
+        let head = try source.read(0, min(source.size, 512))
+        switch FileKind.detect(head) {
+        case .zip:
+            let zip = try ZipContainer.open(source)
+            if zip.records["constants.pkl"] != nil {
+                throw CheckpointError.unsupportedFormat("a TorchScript archive (torch.jit.save); save the model's state_dict with torch.save instead")
+            }
+            guard let pkl = zip.records["data.pkl"] else { throw CheckpointError.recordMissing(zip.prefix + "/data.pkl") }
+            var big = false
+            if let bo = zip.records["byteorder"] {
+                let text = String(decoding: try Checkpoint.readVerified(bo, source), as: UTF8.self)
+                switch text {
+                case "little": big = false
+                case "big": big = true
+                default: throw CheckpointError.corrupt("the byteorder record says '\(Allowlist.printable(String(text.prefix(20))))', not little or big")
+                }
+            }
+            for name in ["version", ".data/version", ".format_version", ".storage_alignment", ".data/serialization_id"] {
+                if let r = zip.records[name], r.size <= 4096 { _ = try Checkpoint.readVerified(r, source) }
+            }
+            let pickle = try Checkpoint.readVerified(pkl, source)
+            var storages: [String: StorageInfo] = [:]
+            let value = try Checkpoint.unpickle(pickle) { pid in
+                try Checkpoint.zipPersistentLoad(pid, &storages)
+            }
+            var recs: [String: Record] = [:]
+            for (key, st) in storages {
+                guard let r = zip.records["data/" + key] else { throw CheckpointError.recordMissing("\(zip.prefix)/data/\(key)") }
+                guard r.size == st.byteCount else {
+                    throw CheckpointError.corrupt("record '\(r.name)' holds \(r.size) bytes but its storage needs \(st.byteCount)")
+                }
+                recs[key] = r
+            }
+            format = .zip; root = value; archivePrefix = zip.prefix; bigEndian = big; storageRecords = recs
+        case .legacy:
+            let (value, recs, big) = try LegacyContainer.read(source)
+            format = .legacy; root = value; archivePrefix = nil; bigEndian = big; storageRecords = recs
+        case .pickle:
+            let pickle = try source.read(0, source.size)
+            let value = try Checkpoint.unpickle(pickle) { _ in
+                throw CheckpointError.unsupportedFormat("a plain pickle with persistent ids (storages outside the pickle)")
+            }
+            format = .pickle; root = value; archivePrefix = nil; bigEndian = false; storageRecords = [:]
+        case .tar:
+            throw CheckpointError.unsupportedFormat("the pre-1.0 tar checkpoint format; load it with torch <= 1.x and re-save it with torch.save")
+        case .safetensors:
+            throw CheckpointError.unsupportedFormat("this is a safetensors file, not a PyTorch checkpoint")
+        case .unknown:
+            throw CheckpointError.unsupportedFormat("\(source.name) is neither a zip checkpoint, a legacy checkpoint nor a pickle (first bytes \(head.prefix(8).map { String(format2: $0) }.joined(separator: " ")))")
+        }
+    }
+
+    /// Every tensor reachable from the root, named by its dotted path.
+    public var allTensors: [(name: String, tensor: TensorRef)] { root.allTensors() }
+
+    static func readVerified(_ r: Record, _ source: ByteSource) throws -> [UInt8] {
+        guard r.method == 0 else { throw CheckpointError.unsupportedFormat("record '\(r.name)' is compressed; torch.save never compresses") }
+        let bytes = try source.read(r.dataOffset, r.size)
+        if let crc = r.crc {
+            let actual = bytes.withUnsafeBytes { CRC32.checksum($0) }
+            guard actual == crc else { throw CheckpointError.crcMismatch(record: r.name, expected: crc, actual: actual) }
+        }
+        return bytes
+    }
+
+    static func unpickle(_ pickle: [UInt8], start: Int = 0, end: UnsafeMutablePointer<Int>? = nil,
+                         persistentLoad: @escaping (Obj) throws -> Obj) throws -> PickleValue {
+        try pickle.withUnsafeBytes { raw in
+            var u = Unpickler(bytes: raw, start: start, persistentLoad: persistentLoad)
+            let obj = try u.run()
+            end?.pointee = u.pos
+            var conv = TreeBuilder(limits: PickleLimits(maxNodes: max(100_000, (pickle.count - start) &* 4)))
+            return try conv.value(obj, depth: 0)
+        }
+    }
+
+    static func storageType(_ cls: Obj) throws -> DType? {
+        guard case let .global(g) = cls else { throw CheckpointError.corrupt("a storage persistent id without a storage type") }
+        if g == "torch.storage.UntypedStorage" { return nil }
+        var name = g
+        for p in ["torch.cuda.", "torch."] where name.hasPrefix(p) { name = String(name.dropFirst(p.count)); break }
+        guard let d = DType(storageClass: name) else { throw CheckpointError.unsupportedTensor("storage type \(g)") }
+        return d
+    }
+
+    static func zipPersistentLoad(_ pid: Obj, _ storages: inout [String: StorageInfo]) throws -> Obj {
+        guard case let .tuple(t) = pid, t.count == 5, case .string("storage") = t[0], case let .string(key) = t[2],
+              case let .int(numel) = t[4], numel >= 0 else {
+            throw CheckpointError.corrupt("a persistent id that is not ('storage', type, key, location, numel)")
+        }
+        let dtype = try storageType(t[1])
+        let (bytes, o) = Int(numel).multipliedReportingOverflow(by: dtype?.size ?? 1)
+        guard !o else { throw CheckpointError.corrupt("storage '\(key)' is impossibly large") }
+        if let prev = storages[key], prev.byteCount != bytes {
+            throw CheckpointError.corrupt("storage '\(Allowlist.printable(key))' is declared with two sizes (\(prev.byteCount) and \(bytes) bytes)")
+        }
+        let info = StorageInfo(key: key, dtype: dtype, byteOffset: 0, byteCount: bytes)
+        storages[key] = info
+        return .storage(info)
+    }
+
+    // MARK: - Tensor bytes
+
+    /// The whole record behind a storage key, CRC-checked.
+    public func storageBytes(key: String) throws -> OwnedBytes {
+        guard let r = storageRecords[key] else { throw CheckpointError.recordMissing("data/\(key)") }
+        guard r.method == 0 else { throw CheckpointError.unsupportedFormat("record '\(r.name)' is compressed; torch.save never compresses") }
+        let out = OwnedBytes(count: r.size)
+        try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out.buffer[0 ..< r.size]), at: r.dataOffset)
+        if let crc = r.crc {
+            let actual = CRC32.checksum(out.bytes)
+            guard actual == crc else { throw CheckpointError.crcMismatch(record: r.name, expected: crc, actual: actual) }
+        }
+        return out
+    }
+
+    /// The storage keys tensors use, for callers that load each storage once.
+    public func storageKey(of t: TensorRef) -> String? {
+        if case let .storage(key, _, _) = t.data { return key }
+        return nil
+    }
+
+    /// Calls `body` with the tensor's bytes: row-major, little-endian, conj/neg applied. Zero-copy
+    /// when the view is one contiguous slice of a little-endian storage. `storage` is the tensor's
+    /// storage record if the caller already holds it (else it is read here).
+    public func withTensorBytes<R>(_ t: TensorRef, name: String, storage: OwnedBytes? = nil,
+                                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        switch t.data {
+        case let .inline(data):
+            return try data.withUnsafeBytes { try Materializer.with(t, name: name, base: $0, limit: maxMaterializedBytes, swap: t.bigEndian, body) }
+        case let .storage(key, byteOffset, byteCount):
+            let st = try storage ?? storageBytes(key: key)
+            guard byteOffset >= 0, byteCount >= 0, byteOffset <= st.count, byteCount <= st.count - byteOffset else {
+                throw CheckpointError.viewOutOfBounds("'\(name)': its storage view lies outside record data/\(key)")
+            }
+            let base = UnsafeRawBufferPointer(rebasing: st.bytes[byteOffset ..< byteOffset + byteCount])
+            return try Materializer.with(t, name: name, base: base, limit: maxMaterializedBytes, swap: bigEndian || t.bigEndian, body)
+        }
+    }
+
+    /// The tensor's bytes as an array (tests, small tensors).
+    public func tensorBytes(_ t: TensorRef, name: String = "tensor") throws -> [UInt8] {
+        try withTensorBytes(t, name: name) { Array($0) }
+    }
+}
+
+/// What a file is, from its first bytes.
+public enum FileKind: String, Sendable {
+    case zip, legacy, pickle, tar, safetensors, unknown
+
+    static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+
+    public static func detect(_ head: [UInt8]) -> FileKind {
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .zip }
+        if head.starts(with: legacyMagic) { return .legacy }
+        if head.count >= 262, Array(head[257 ..< 262]) == Array("ustar".utf8) { return .tar }
+        if head.count >= 9, head[8] == UInt8(ascii: "{"), head[4 ..< 8].allSatisfy({ $0 == 0 }) { return .safetensors }
+        if head.count >= 2, head[0] == 0x80, (2 ... 5).contains(head[1]) { return .pickle }
+        return .unknown
+    }
+}

@@ -1,1 +1,0 @@
-// The TorchCheckpoint module; see DESIGN.md for what it holds.

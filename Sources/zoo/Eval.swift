@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Panoptic
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score panoptic predictions exactly as the official BDD100K evaluator does.",
+        discussion: """
+        Same numbers as `python -m bdd100k.eval.run -t pan_seg -g GT -r RESULT`, on both of its routes, \
+        chosen as it chooses them: RESULT a folder holding only .png files is scored as BDD100K bitmasks \
+        against the GT folder; RESULT a .json file (or a folder of .json files) is scored as Scalabel \
+        frames with RLE masks against the GT JSON (the route the zoo README uses, as `zoo run` writes it).
+
+        Where the official tool crashes (more than 100 predicted segments, an empty prediction PNG, a \
+        frame with predictions but no ground truth, all-crowd predictions) zoo prints a warning and \
+        scores the image; where it drops data silently (overlapping predicted masks, unknown \
+        categories) zoo does the same and says so.
+        """)
+
+    @Option(name: [.customShort("g"), .long], help: ArgumentHelp("Ground truth: a Scalabel JSON file or folder, or a folder of bitmask PNGs.", valueName: "GT"))
+    var gt: String
+
+    @Option(name: [.customShort("r"), .long], help: ArgumentHelp("Predictions: a Scalabel JSON file or folder (e.g. pan_seg.json), or a folder of bitmask PNGs.", valueName: "RESULT"))
+    var result: String
+
+    @Option(name: .long, help: ArgumentHelp("Also write the official result JSON (PQ, SQ, RQ, then NUM or N) to FILE.", valueName: "FILE"))
+    var outFile: String?
+
+    @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Number of threads (default: all cores).", valueName: "N"))
+    var nproc: Int?
+
+    @Flag(name: [.customShort("q"), .long], help: "Do not print warnings.")
+    var quiet = false
+
+    func validate() throws {
+        if let n = nproc, n < 1 { throw ValidationError("--nproc must be at least 1") }
+    }
+
+    func run() throws {
+        try guarded {
+            let collector = WarningCollector()
+            var evaluator = PanopticEvaluator(threads: nproc ?? ProcessInfo.processInfo.activeProcessorCount)
+            if !quiet {
+                evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
+            }
+            let started = Date()
+            let res: PQResult
+            do { res = try evaluator.evaluate(gt: gt, result: result) } catch { throw CLIError(error) }
+            collector.flush()
+            print(res.table(), terminator: "")
+            if let out = outFile {
+                do { try EvalOutput.write(res.json(), to: out) } catch { throw CLIError(error) }
+            }
+            if !quiet {
+                Console.note(String(format: "scored on the %@ route in %.2f s", res.route == .rle ? "RLE (JSON)" : "bitmask (PNG)",
+                                    Date().timeIntervalSince(started)))
+            }
+        }
+    }
+}
+
+/// Prints warnings on stderr, at most a few per kind, then how many more there were.
+private final class WarningCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var perKind: [EvalWarning.Kind: Int] = [:]
+    private let limit = 10
+
+    func add(_ w: EvalWarning) {
+        lock.lock(); defer { lock.unlock() }
+        let n = perKind[w.kind, default: 0]
+        perKind[w.kind] = n + 1
+        if n < limit {
+            Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message)
+        }
+    }
+
+    func flush() {
+        lock.lock(); defer { lock.unlock() }
+        for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > limit {
+            Console.note("warning: \(n - limit) more warnings of the kind '\(kind.rawValue)' not shown")
+        }
+    }
+}
+
+enum EvalOutput {
+    /// Writes to a temporary sibling, fsyncs, renames; creates the parent folder as the official tool does.
+    static func write(_ text: String, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).incomplete"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+            throw CLIError(message: "cannot create \(tmp)")
+        }
+        try h.write(contentsOf: Data(text.utf8))
+        try h.synchronize()
+        try h.close()
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw CLIError(message: "cannot rename \(tmp) onto \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

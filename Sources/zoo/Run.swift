@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Panoptic
+import PanopticFPN
+import TorchCheckpoint
+import ZooRegistry
+import ZooStore
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a zoo model on images and write pan_seg.json, as bdd100k-models' test.py --format-only does.",
+        discussion: """
+        The weights come from a zoo id (the converted .safetensors in the cache, or the downloaded .pth \
+        converted in memory), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
+        reference recipe, for tests and demos). The architecture (R-50 or R-101) is read from the weights.
+
+        INPUT is any number of .jpg / .png files or folders of them. DIR/pan_seg.json gets one Scalabel \
+        frame per image, named by its file name, with one label per panoptic segment (COCO RLE), exactly \
+        the file the official evaluator (`zoo eval`) and every BDD100K tool read. With --bitmasks, \
+        DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image.
+
+        An image that cannot be read stops the run with an error; the frames of the images before it are \
+        kept in pan_seg.json.
+        """)
+
+    @OptionGroup var registryOptions: RegistryOptions
+
+    @Argument(help: ArgumentHelp("[ID] INPUT...: an optional zoo id (e.g. r50_1x), then image files or folders.",
+                                 valueName: "ID|INPUT"))
+    var items: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Weights from a local .safetensors or .pth file.", valueName: "FILE"))
+    var weights: String?
+
+    @Option(name: .long, help: ArgumentHelp("Synthetic weights of the reference recipe: r50 or r101.", valueName: "ARCH"))
+    var synthetic: String?
+
+    @Option(name: .long, help: ArgumentHelp("Seed of the synthetic weights (default: 1 for r50, 3 for r101).", valueName: "N"))
+    var seed: UInt64?
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder (created if needed).", valueName: "DIR"))
+    var output: String
+
+    @Flag(name: .long, help: "Also write BDD100K bitmask PNGs to DIR/bitmasks/.")
+    var bitmasks = false
+
+    @Flag(name: .long, help: "Print the time of each model stage for each image.")
+    var profile = false
+
+    @Flag(name: [.short, .long], help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        let sources = [weights != nil, synthetic != nil].filter { $0 }.count
+        if sources > 1 { throw ValidationError("give at most one of --weights and --synthetic") }
+        if let s = synthetic, !["r50", "r101"].contains(s.lowercased()) {
+            throw ValidationError("--synthetic takes r50 or r101")
+        }
+        if seed != nil && synthetic == nil { throw ValidationError("--seed goes with --synthetic") }
+        if items.isEmpty { throw ValidationError("give at least one image file or folder") }
+    }
+
+    func run() throws {
+        try guarded {
+            let registry = try registryOptions.load()
+            let started = Date()
+            var inputs = items
+            let source = try weightSource(registry: registry, inputs: &inputs)
+            let images = try ImageInputs.collect(inputs)
+            let store = try source()
+            let model: PanopticFPN
+            do { model = try PanopticFPN(weights: store, registry: registry) } catch { throw CLIError(error) }
+            if !quiet {
+                Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
+                                    weightDescription, Date().timeIntervalSince(started)))
+            }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks)
+            try RunLoop.run(model: model, images: images, writer: writer, profile: profile, quiet: quiet)
+            if !quiet {
+                Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
+                                    Date().timeIntervalSince(started)))
+            }
+        }
+    }
+
+    private var weightDescription: String {
+        if let s = synthetic { return "synthetic \(s), seed \(seed ?? (s.lowercased() == "r50" ? 1 : 3))" }
+        if let w = weights { return w }
+        return "cache"
+    }
+
+    /// Where the weights come from: --synthetic, --weights, or a zoo id given as the first item (removed from
+    /// `inputs`). Returns the loader, run once the inputs are checked.
+    private func weightSource(registry: Registry, inputs: inout [String]) throws -> () throws -> WeightStore {
+        if let s = synthetic?.lowercased() {
+            let r50 = s == "r50", seed = self.seed ?? (r50 ? 1 : 3)
+            return { SyntheticWeights.make(spec: r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed) }
+        }
+        if let w = weights { return { try Self.fileStore(w) } }
+        guard let first = inputs.first else { throw CLIError(message: "no model: give a zoo id, --weights or --synthetic") }
+        if FileManager.default.fileExists(atPath: first) {
+            throw CLIError(message: "no model: give a zoo id (see `zoo list`), --weights FILE or --synthetic r50|r101 before the images")
+        }
+        let entry: ModelEntry
+        do { entry = try registry.resolve(first) } catch { throw CLIError(error) }
+        inputs.removeFirst()
+        let cache = CacheLayout()
+        if let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) {
+            return { try Self.fileStore(st.path) }
+        }
+        if let pth = cache.path(of: .model, for: entry), FileManager.default.fileExists(atPath: pth.path) {
+            if !quiet { Console.note("converting \(pth.lastPathComponent) in memory (`zoo convert \(entry.id)` caches it)") }
+            return { try Self.fileStore(pth.path) }
+        }
+        throw CLIError(message: "\(entry.id) is not in the cache: run `zoo fetch \(entry.id)` (and `zoo convert \(entry.id)`) first, or give --weights FILE")
+    }
+
+    static func fileStore(_ path: String) throws -> WeightStore {
+        guard let fh = FileHandle(forReadingAtPath: path) else { throw CLIError(message: "\(path): cannot open the weights file") }
+        let head = (try? fh.read(upToCount: 512)).map { [UInt8]($0) } ?? []
+        try? fh.close()
+        do {
+            switch FileKind.detect(head) {
+            case .safetensors: return try SafeTensorsWeightStore(path: path)
+            case .zip, .legacy, .pickle: return try CheckpointWeightStore(path: path)
+            default: throw CLIError(message: "\(path): neither a .safetensors nor a PyTorch checkpoint")
+            }
+        } catch let e as CLIError { throw e } catch { throw CLIError(message: "\(path): \(error)") }
+    }
+}
+
+/// The images to run on, in order: files as given, folders' `.jpg` / `.jpeg` / `.png` files sorted by name.
+enum ImageInputs {
+    static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    static func collect(_ items: [String]) throws -> [String] {
+        if items.isEmpty { throw CLIError(message: "no images given") }
+        var out: [String] = []
+        let fm = FileManager.default
+        for item in items {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: item, isDirectory: &isDir) else { throw CLIError(message: "\(item): no such file or folder") }
+            if isDir.boolValue {
+                let names = try fm.contentsOfDirectory(atPath: item).filter {
+                    extensions.contains(($0 as NSString).pathExtension.lowercased())
+                }.sorted()
+                if names.isEmpty { throw CLIError(message: "\(item): no .jpg or .png images in this folder") }
+                out += names.map { (item as NSString).appendingPathComponent($0) }
+            } else {
+                guard extensions.contains((item as NSString).pathExtension.lowercased()) else {
+                    throw CLIError(message: "\(item): not a .jpg or .png image")
+                }
+                out.append(item)
+            }
+        }
+        let names = out.map { ($0 as NSString).lastPathComponent }
+        if Set(names).count != names.count {
+            let dup = Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+            throw CLIError(message: "two images share a file name (\(dup.prefix(3).joined(separator: ", "))): frames are named by file name, so run them separately")
+        }
+        return out
+    }
+}

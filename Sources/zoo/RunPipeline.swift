@@ -1,0 +1,146 @@
+import Foundation
+import Imaging
+import Panoptic
+import PanopticFPN
+
+/// A value computed on another thread.
+final class Pending<T>: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: Result<T, Error>?
+
+    init(on queue: DispatchQueue, _ body: @escaping () throws -> T) {
+        group.enter()
+        queue.async { [self] in
+            result = Result { try body() }
+            group.leave()
+        }
+    }
+
+    func get() throws -> T {
+        group.wait()
+        guard let r = result else { throw CLIError(message: "internal: a background task produced nothing") }
+        return try r.get()
+    }
+}
+
+/// Writes `pan_seg.json` (and bitmask PNGs) on a serial background queue, so encoding and file writes
+/// overlap the next image's compute. Errors surface at the next `append` or at `finish`.
+final class OutputWriter: @unchecked Sendable {
+    let jsonPath: String
+    let bitmaskDir: String?
+    let classes: [String]
+    private let json: ScalabelWriter
+    private let queue = DispatchQueue(label: "zoo.run.writer")
+    /// At most two results wait for the writer (bounds memory).
+    private let slots = DispatchSemaphore(value: 2)
+    private var failure: Error?
+    private(set) var written = 0
+
+    init(directory: String, classes: [String], bitmasks: Bool) throws {
+        jsonPath = (directory as NSString).appendingPathComponent("pan_seg.json")
+        self.classes = classes
+        if bitmasks {
+            let dir = (directory as NSString).appendingPathComponent("bitmasks")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            bitmaskDir = dir
+        } else {
+            bitmaskDir = nil
+        }
+        json = try ScalabelWriter(path: jsonPath)
+    }
+
+    /// Queues one frame; `done` runs on the writer queue after it is written.
+    func append(name: String, result: PanopticResult, done: @escaping (Int) -> Void) throws {
+        if let e = queue.sync(execute: { failure }) { throw e }
+        slots.wait()
+        queue.async { [self] in
+            defer { slots.signal() }
+            guard failure == nil else { return }
+            do {
+                let labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,
+                                                               width: result.width, classes: classes)
+                try json.append(name: name, labels: labels)
+                if let dir = bitmaskDir {
+                    let stem = (name as NSString).deletingPathExtension
+                    try OutputWriter.bitmask(result, classes: classes)
+                        .write(path: (dir as NSString).appendingPathComponent(stem + ".png"))
+                }
+                written += 1
+                done(labels.count)
+            } catch {
+                failure = error
+            }
+        }
+    }
+
+    /// Waits for the queued frames and closes `pan_seg.json` (atomically renamed into place).
+    func finish() throws {
+        try queue.sync {
+            if let e = failure { throw e }
+            try json.finish()
+        }
+    }
+
+    /// The BDD100K bitmask of a panoptic map: R = category id (1..40, 0 for VOID), A/B = instance id: stuff
+    /// segments use their category id, things 31, 32, ... in ascending panoptic value.
+    static func bitmask(_ r: PanopticResult, classes: [String]) throws -> Bitmask {
+        var b = Bitmask(height: r.height, width: r.width)
+        var byValue: [Int32: (category: UInt8, instance: Int)] = [:]
+        var nextThing = 31
+        for v in Set(r.panoptic).sorted() {
+            let c = Int(v % 1000)
+            guard c < classes.count, let id = BDD100K.id(of: classes[c]) else { continue }
+            if BDD100K.isThing(id) {
+                byValue[v] = (UInt8(id), nextThing)
+                nextThing += 1
+            } else {
+                byValue[v] = (UInt8(id), id)
+            }
+        }
+        for (i, v) in r.panoptic.enumerated() {
+            guard let seg = byValue[v] else { continue }
+            b.rgba[4 * i] = seg.category
+            b.rgba[4 * i + 2] = UInt8(truncatingIfNeeded: seg.instance >> 8)
+            b.rgba[4 * i + 3] = UInt8(truncatingIfNeeded: seg.instance)
+        }
+        return b
+    }
+}
+
+/// Runs the model over the images: the next image is decoded while the current one is computed, and
+/// results are written behind.
+enum RunLoop {
+    static func run(model: PanopticFPN, images: [String], writer: OutputWriter, profile: Bool, quiet: Bool) throws {
+        let decodeQueue = DispatchQueue(label: "zoo.run.decode")
+        func decode(_ i: Int) -> Pending<BGRImage> {
+            Pending(on: decodeQueue) { try BGRImage.load(path: images[i]) }
+        }
+        var next: Pending<BGRImage>? = images.isEmpty ? nil : decode(0)
+        for (i, path) in images.enumerated() {
+            let name = (path as NSString).lastPathComponent
+            let image: BGRImage
+            do {
+                guard let pending = next else { break }
+                image = try pending.get()
+            } catch {
+                // Keep what is done: close pan_seg.json with the frames before this image.
+                try writer.finish()
+                throw CLIError(message: "\(path): cannot read the image (\(error)); \(writer.jsonPath) holds the \(i) image(s) before it")
+            }
+            next = i + 1 < images.count ? decode(i + 1) : nil
+            let started = Date()
+            let profiler = profile ? StageProfiler() : nil
+            let result = model(image, profiler: profiler)
+            let seconds = Date().timeIntervalSince(started)
+            if let p = profiler { Console.note("\(name) (\(image.width)x\(image.height)):\n" + p.report()) }
+            let detections = result.detections.count
+            try writer.append(name: name, result: result) { segments in
+                if !quiet {
+                    Console.note(String(format: "[%d/%d] %@: %d detections, %d segments, %.2f s", i + 1, images.count,
+                                        name, detections, segments, seconds))
+                }
+            }
+        }
+        try writer.finish()
+    }
+}

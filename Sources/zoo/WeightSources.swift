@@ -1,0 +1,61 @@
+import Foundation
+import PanopticFPN
+import SafeTensors
+import Tensors
+import TorchCheckpoint
+
+/// A `.safetensors` file (memory-mapped) as a weight store: each tensor is read when the model binds it.
+final class SafeTensorsWeightStore: WeightStore {
+    let file: SafeTensorsFile
+    let path: String
+    init(path: String) throws {
+        self.path = path
+        file = try SafeTensorsFile(path: path)
+    }
+    var keys: [String] { file.names }
+    func tensor(_ key: String) throws -> Tensor {
+        let info = try file.info(key)
+        return Tensor(shape: info.shape, data: try file.floats(key))
+    }
+}
+
+/// A PyTorch checkpoint (`.pth`, mmdetection layout) converted in memory: the restricted unpickler finds the
+/// state dict; each tensor is converted to float32 when the model binds it.
+final class CheckpointWeightStore: WeightStore {
+    let checkpoint: Checkpoint
+    let tensors: [String: TensorRef]
+    let keys: [String]
+
+    init(path: String) throws {
+        checkpoint = try Checkpoint(path: path)
+        let layouts = try CheckpointLayout.builtIn()
+        guard let layout = CheckpointLayout.detect(checkpoint.root, among: layouts) else {
+            throw CLIError(message: "\(path): no checkpoint layout fits it; is it an mmdetection Panoptic FPN checkpoint?")
+        }
+        let match = try layout.match(checkpoint.root)
+        var byName: [String: TensorRef] = [:]
+        for (name, t) in match.tensors { byName[name] = t }
+        tensors = byName
+        keys = match.tensors.map(\.name)
+    }
+
+    func tensor(_ key: String) throws -> Tensor {
+        guard let t = tensors[key] else { throw PanopticFPNError.weightMissing(key) }
+        let n = t.numel
+        let values: [Float] = try checkpoint.withTensorBytes(t, name: key) { raw in
+            switch t.dtype {
+            case .float32:
+                return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            case .float16:
+                return (0..<n).map { Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
+            case .bfloat16:
+                return (0..<n).map { Float(bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }
+            case .float64:
+                return (0..<n).map { Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self)))) }
+            default:
+                throw CLIError(message: "weight '\(key)' is \(t.dtype.rawValue), not a floating-point tensor")
+            }
+        }
+        return Tensor(shape: t.shape, data: values)
+    }
+}

@@ -1,0 +1,32 @@
+import Tensors
+import XCTest
+
+final class NMSTests: XCTestCase {
+    func testKeepsHighestAndDropsOverlapsAboveThreshold() {
+        let boxes: [Float] = [0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30, 0, 0, 10, 5]
+        let scores: [Float] = [0.5, 0.9, 0.7, 0.8]
+        // IoU(b1, b0) = 81 / 119 > 0.5: b0 dropped. IoU(b3, b1) = 36 / 114 < 0.5: kept.
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: scores, iouThreshold: 0.5), [1, 3, 2])
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: scores, iouThreshold: 0.32), [1, 3, 2])
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: scores, iouThreshold: 0.31), [1, 2])
+        XCTAssertEqual(NMS.keep(boxes: [], scores: [], iouThreshold: 0.5), [])
+    }
+
+    func testThresholdIsStrict() {
+        // IoU exactly 0.5: [0,0,2,1] and [0,0,1,1]: inter 1, union 2.
+        let boxes: [Float] = [0, 0, 2, 1, 0, 0, 1, 1]
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: [0.9, 0.8], iouThreshold: 0.5), [0, 1])
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: [0.9, 0.8], iouThreshold: 0.49), [0])
+    }
+
+    func testEqualScoresKeepInputOrder() {
+        XCTAssertEqual(NMS.descendingOrder([0.5, 0.7, 0.5, 0.7]), [1, 3, 0, 2])
+    }
+
+    func testBatchedNMSSeparatesGroups() {
+        let boxes: [Float] = [0, 0, 10, 10, 1, 1, 11, 11, 0, 0, 10, 10]
+        let scores: [Float] = [0.9, 0.8, 0.7]
+        XCTAssertEqual(NMS.batchedKeep(boxes: boxes, scores: scores, groups: [0, 1, 0], iouThreshold: 0.5), [0, 1])
+        XCTAssertEqual(NMS.keep(boxes: boxes, scores: scores, iouThreshold: 0.5), [0])
+    }
+}

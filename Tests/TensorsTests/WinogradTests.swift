@@ -1,0 +1,43 @@
+import XCTest
+@testable import Tensors
+
+final class WinogradTests: XCTestCase {
+    override func tearDown() { Conv2d.winograd = .f4x3 }
+
+    /// Both variants against the direct definition, on sizes that leave partial tiles at the borders.
+    func testWinogradMatchesDirectConvolution() {
+        for variant in Conv2d.Winograd.allCases {
+            Conv2d.winograd = variant
+            for (h, w, pad) in [(20, 19, 1), (17, 23, 0), (16, 16, 1)] {
+                let x = Tensor(shape: [16, h, w], data: pseudoRandom(16 * h * w, seed: UInt64(h + w)))
+                let wt = Tensor(shape: [24, 16, 3, 3], data: pseudoRandom(24 * 16 * 9, seed: 3))
+                let b = pseudoRandom(24, seed: 4)
+                let conv = Conv2d(weight: wt, bias: b, padding: pad)
+                let (oh, ow) = conv.outputSize(h: h, w: w)
+                XCTAssertNotNil(conv.winogradTransform(oh: oh, ow: ow), "\(variant) \(h)x\(w) takes the Winograd path")
+                // F(4, 3)'s larger transform constants cost it a few more ulps than F(2, 3).
+                assertClose(conv(x), naiveConv(x, wt, bias: b, stride: 1, padding: pad, dilation: 1),
+                            rel: variant == .f2x3 ? 2e-6 : 1e-5)
+            }
+        }
+    }
+
+    func testWinogradFusesResidualAndReLU() {
+        Conv2d.winograd = .f4x3
+        let x = Tensor(shape: [16, 18, 18], data: pseudoRandom(16 * 324, seed: 5))
+        let wt = Tensor(shape: [16, 16, 3, 3], data: pseudoRandom(16 * 144, seed: 6))
+        let r = Tensor(shape: [16, 18, 18], data: pseudoRandom(16 * 324, seed: 7))
+        var expect = naiveConv(x, wt, bias: [Float](repeating: 0.1, count: 16), stride: 1, padding: 1, dilation: 1)
+        expect.add(r)
+        expect.applyReLU()
+        assertClose(Conv2d(weight: wt, bias: [Float](repeating: 0.1, count: 16), padding: 1)(x, relu: true, residual: r),
+                    expect, rel: 1e-5)
+    }
+
+    func testSmallLayersKeepTheGEMMPath() {
+        let conv = Conv2d(weight: Tensor(zeros: [8, 8, 3, 3]), padding: 1)
+        XCTAssertNil(conv.winogradTransform(oh: 32, ow: 32))
+        let strided = Conv2d(weight: Tensor(zeros: [32, 32, 3, 3]), stride: 2, padding: 1)
+        XCTAssertNil(strided.winogradTransform(oh: 32, ow: 32))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+/// `zoo run` end to end through the built binary: the synthetic R-50 on mmdetection's small test image (with a
+/// registry whose `img_scale` is the reference's (320, 192)), and the errors users meet.
+final class RunCLITests: XCTestCase {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures/reference-heads")
+
+    /// zoo.json with the reference's test scale for the small image.
+    func smallScaleRegistry(in dir: URL) throws -> URL {
+        let data = try Data(contentsOf: Self.packageRoot.appendingPathComponent("zoo.json"))
+        guard var root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              var config = root["test_config"] as? [String: Any] else { throw CocoaError(.fileReadCorruptFile) }
+        config["img_scale"] = [320, 192]
+        root["test_config"] = config
+        let url = dir.appendingPathComponent("zoo-small.json")
+        try JSONSerialization.data(withJSONObject: root).write(to: url)
+        return url
+    }
+
+    func frames(_ url: URL) throws -> [[String: Any]] {
+        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+        return root?["frames"] as? [[String: Any]] ?? []
+    }
+
+    /// A good image, then a corrupt one: the first frame is written (matching mmdetection's segments), the
+    /// run fails with a clear message, bitmasks exist for the good image.
+    func testRunsSyntheticModelAndKeepsFramesBeforeACorruptImage() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("images/small_192x320.jpg"),
+                                         to: images.appendingPathComponent("a_small.jpg"))
+        try Data("not a jpeg".utf8).write(to: images.appendingPathComponent("b_broken.jpg"))
+        let out = dir.appendingPathComponent("out")
+        let r = try ZooProcess.run(["run", "--registry", try smallScaleRegistry(in: dir).path, "--synthetic", "r50",
+                                    images.path, "-o", out.path, "--bitmasks", "--profile"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("b_broken.jpg: cannot read the image"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("[1/2] a_small.jpg: 100 detections"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("mask_head"), "--profile prints the stages")
+        let f = try frames(out.appendingPathComponent("pan_seg.json"))
+        XCTAssertEqual(f.count, 1)
+        XCTAssertEqual(f.first?["name"] as? String, "a_small.jpg")
+        // The same segments as mmdetection's pan_seg.json for this image (ids as strings).
+        let ref = try frames(Self.fixtures.appendingPathComponent("small/pan_seg.json"))
+        let ids = { (frame: [String: Any]?) in Set((frame?["labels"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }) }
+        XCTAssertEqual(ids(f.first), ids(ref.first))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("bitmasks/a_small.png").path))
+    }
+
+    func testInputErrorsAreClear() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-errors")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        var r = try ZooProcess.run(["run", "--synthetic", "r50", empty.path, "-o", dir.appendingPathComponent("o").path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("no .jpg or .png images in this folder"), r.stderr)
+        r = try ZooProcess.run(["run", "--synthetic", "r50", dir.appendingPathComponent("nope.jpg").path, "-o", dir.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("no such file or folder"), r.stderr)
+        r = try ZooProcess.run(["run", "--synthetic", "r77", empty.path, "-o", dir.path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--synthetic takes r50 or r101"), r.stderr)
+        r = try ZooProcess.run(["run", "r50_1x", Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path,
+                                "-o", dir.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("is not in the cache: run `zoo fetch r50_1x`"), r.stderr)
+    }
+
+    /// Weights of another architecture: every missing key is listed.
+    func testWeightsOfAnotherModelAreRefused() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-weights")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var header = Array(#"{"classifier.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Array($0) } + header
+        bytes += [UInt8](repeating: 0, count: 8)
+        let file = dir.appendingPathComponent("classifier.safetensors")
+        try Data(bytes).write(to: file)
+        let r = try ZooProcess.run(["run", "--weights", file.path,
+                                    Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path, "-o", dir.path])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("cannot tell the ResNet depth from the weights"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("pan_seg.json").path))
+    }
+}
