@@ -74,11 +74,9 @@ def perturb(rng, cat, inst, things):
     for y0 in range(0, H, 16):
         s = int(rng.integers(-4, 5))
         pcat[y0:y0 + 16] = np.roll(pcat[y0:y0 + 16], s, axis=1)
-    pinst = np.where(pcat >= 31, 0, pcat).astype(np.int32)
     pcat[pcat >= 31] = 7 if rng.random() < 0.5 else 10
-    pinst[pcat == 0] = 0
     pcat[pcat == 0] = 7                              # the model labels every pixel
-    pinst[pinst == 0] = 7
+    pinst = pcat.astype(np.int32)                    # stuff: instance id = category id
     k = 1
     for c, _, sl, e in things:
         if rng.random() < 0.1:

@@ -52,6 +52,17 @@ public struct Bitmask: Sendable, Equatable {
         return try decode(png: data, path: path)
     }
 
+    /// Reads a PNG reusing buffers: `file` for the bytes, `pixels` for the image (moved into the result;
+    /// let the result go before the next call so the buffer is reused, not copied).
+    static func read(path: String, decoder: FastPNG.Decoder, file: inout [UInt8], pixels: inout [UInt8]) throws -> Bitmask {
+        try readFile(path, into: &file)
+        if decoder.available {
+            let dims = file.withUnsafeBytes { decoder.decode($0, into: &pixels) }
+            if let d = dims { return Bitmask(height: d.height, width: d.width, rgba: pixels) }
+        }
+        return try decode(png: Data(file), path: path)
+    }
+
     /// Decodes PNG bytes; `path` is only used in messages.
     public static func decode(png data: Data, path: String = "<memory>") throws -> Bitmask {
         var bytes = [UInt8](data)
@@ -136,6 +147,26 @@ public struct Bitmask: Sendable, Equatable {
         }
         guard ok != 0 else { throw PanopticError.io(path: path, reason: "cannot encode PNG: \(Bitmask.message(&image))") }
         try writeAtomically(Data(png[0..<size]), to: path)
+    }
+}
+
+/// Reads a whole file into a reused buffer.
+func readFile(_ path: String, into buffer: inout [UInt8]) throws {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw PanopticError.io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw PanopticError.io(path: path, reason: "cannot stat: \(String(cString: strerror(errno)))") }
+    let size = Int(st.st_size)
+    if buffer.count != size { buffer = [UInt8](repeating: 0, count: size) }
+    var done = 0
+    try buffer.withUnsafeMutableBytes { b in
+        while done < size {
+            let n = read(fd, b.baseAddress.map { $0 + done }, size - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw PanopticError.io(path: path, reason: "cannot read: \(n < 0 ? String(cString: strerror(errno)) : "file shrank")") }
+            done += n
+        }
     }
 }
 

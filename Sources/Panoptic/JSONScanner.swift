@@ -31,6 +31,17 @@ final class MappedFile: @unchecked Sendable {
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Lets the OS drop the pages of `range` from this process (they are read again if touched), so
+    /// resident memory stays at the frames being parsed rather than growing to the file size.
+    func release(_ range: Range<Int>) {
+        guard let b = base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound / page) * page
+        let end = min(count, range.upperBound)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: b + start), end - start, Int32(MADV_DONTNEED))
+    }
 }
 
 /// A generic JSON value, for the few fields whose shape is free (label attributes).

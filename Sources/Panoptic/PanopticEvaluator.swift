@@ -169,10 +169,14 @@ public struct PanopticEvaluator: Sendable {
         }
         let total = try run(count: gtFiles.count, makeScratch: { BitmaskScratch() }) { i, scratch, warnings in
             let gp = (gtDirectory as NSString).appendingPathComponent(gtFiles[i])
-            let g = try Bitmask.read(path: gp)
             let pp = pairs[i].map { (predDirectory as NSString).appendingPathComponent($0) }
-            let p = try pp.map { try Bitmask.read(path: $0) }
-            return try BitmaskRoute.score(gt: g, pred: p, gtPath: gp, predPath: pp, scratch: scratch, warnings: &warnings)
+            // Decoded into per-thread buffers, released before the next image so they are reused.
+            let stats: PQStats = try {
+                let g = try Bitmask.read(path: gp, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.gtPixels)
+                let p = try pp.map { try Bitmask.read(path: $0, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.predPixels) }
+                return try BitmaskRoute.score(gt: g, pred: p, gtPath: gp, predPath: pp, scratch: scratch, warnings: &warnings)
+            }()
+            return stats
         } before: { early } after: { [] }
         return PQResult(route: .bitmask, stats: total)
     }

@@ -161,14 +161,21 @@ public struct RLE: Hashable, Sendable {
 
     /// pycocotools `rleFrString`, with checks instead of undefined behaviour on bad input.
     public static func decompress(_ s: String) throws -> [UInt32] {
+        var str = s
+        return try str.withUTF8 { try decompress(utf8: $0) }
+    }
+
+    static func decompress(utf8 b: UnsafeBufferPointer<UInt8>) throws -> [UInt32] {
         var runs: [UInt32] = []
-        var utf8 = s.utf8.makeIterator()
-        var pending = utf8.next()
-        while let first = pending {
+        runs.reserveCapacity(b.count / 2 + 1)
+        var p = 0
+        let n = b.count
+        while p < n {
             var x: Int64 = 0
             var k: Int64 = 0
-            var c = first
             while true {
+                let c = b[p]
+                p += 1
                 guard c >= 48, c < 48 + 64 else {
                     throw PanopticError.invalidRLE("character \(UnicodeScalar(c)) is outside the COCO alphabet '0'...'o'")
                 }
@@ -180,15 +187,13 @@ public struct RLE: Hashable, Sendable {
                     if v & 0x10 != 0 { x |= -1 << (5 * k) }
                     break
                 }
-                guard let n = utf8.next() else { throw PanopticError.invalidRLE("the string ends inside a run") }
-                c = n
+                guard p < n else { throw PanopticError.invalidRLE("the string ends inside a run") }
             }
             if runs.count > 2 { x += Int64(runs[runs.count - 2]) }
             guard x >= 0, x <= Int64(UInt32.max) else {
                 throw PanopticError.invalidRLE("run \(runs.count) has length \(x)")
             }
             runs.append(UInt32(x))
-            pending = utf8.next()
         }
         return runs
     }

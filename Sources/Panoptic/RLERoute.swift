@@ -1,17 +1,14 @@
 /// The RLE route (scalabel.eval.pan_seg after bdd100k_to_scalabel), one image at a time.
 ///
-/// Masks are compared through a per-thread column-major label buffer instead of pairwise RLE
-/// merges: predictions are painted once (which also finds overlaps), then each GT mask's runs are
-/// walked over it. Same integers, so the same IoUs as pycocotools.
+/// Masks are compared as column-major intervals instead of by pairwise RLE merges: the prediction
+/// masks' runs are sorted once (which also finds overlaps), then each GT mask's runs are swept over
+/// them. Same integers, so the same IoUs as pycocotools.
 final class RLEScratch {
-    var labels: [UInt16] = []
+    /// Per-pixel sums for merging several masks of one stuff class.
     var counts: [UInt8] = []
 
     func prepare(_ n: Int) {
-        if labels.count < n {
-            labels = [UInt16](repeating: 0, count: n)
-            counts = [UInt8](repeating: 0, count: n)
-        }
+        if counts.count < n { counts = [UInt8](repeating: 0, count: n) }
     }
 }
 
@@ -154,55 +151,56 @@ enum RLERoute {
             for s in g.segments { stats.categories[s.category].fn += 1 }
             return stats
         }
-        let pixels = (p.size ?? g.size).map { $0.h * $0.w } ?? 0
-        guard p.maskLabels.count < Int(UInt16.max) else {
-            throw PanopticError.invalidInput("frame \(frame): \(p.maskLabels.count) predicted masks; at most \(Int(UInt16.max) - 1) are supported")
+        // Every prediction mask as column-major intervals (crowd too, as the overlap check sees
+        // them), sorted by start: predictions overlap iff two intervals do.
+        var lut = [Int](repeating: -1, count: predLabels.count)
+        for (k, s) in p.segments.enumerated() { for src in s.sources { lut[src] = k } }
+        var starts: [Int] = [], ends: [Int] = [], segOf: [Int] = []
+        var keys: [UInt64] = []
+        let total = p.maskLabels.reduce(0) { $0 + $1.runs.count / 2 }
+        starts.reserveCapacity(total); ends.reserveCapacity(total); segOf.reserveCapacity(total); keys.reserveCapacity(total)
+        for m in p.maskLabels {
+            var pos = 0
+            for (k, len) in m.runs.enumerated() {
+                let n = Int(len)
+                if k & 1 == 1 && n > 0 {
+                    keys.append(UInt64(pos) << 24 | UInt64(starts.count))
+                    starts.append(pos); ends.append(pos + n); segOf.append(lut[m.index])
+                }
+                pos += n
+            }
         }
-        scratch.prepare(pixels)
-        // Paint every prediction mask (crowd too, as the overlap check sees them).
+        guard starts.count < 1 << 24 else {
+            throw PanopticError.invalidInput("frame \(frame): the predicted masks have \(starts.count) runs; at most \(1 << 24) are supported")
+        }
+        keys.sort()
+        let order = keys.map { Int($0 & 0xFF_FFFF) }
+        let sStart = order.map { starts[$0] }, sEnd = order.map { ends[$0] }, sSeg = order.map { segOf[$0] }
         var overlap = false
-        var lut = [Int](repeating: -1, count: predLabels.count + 1)
-        for (k, s) in p.segments.enumerated() { for src in s.sources { lut[src + 1] = k } }
-        var inter = [Int](repeating: 0, count: g.segments.count * p.segments.count)
-        scratch.labels.withUnsafeMutableBufferPointer { buf in
-            for m in p.maskLabels {
-                let tag = UInt16(m.index + 1)
+        for i in 1..<max(1, sStart.count) where sStart[i] < sEnd[i - 1] { overlap = true; break }
+        // Intersections: each GT run against the sorted, disjoint prediction intervals.
+        let P = p.segments.count
+        var inter = [Int](repeating: 0, count: g.segments.count * P)
+        if !overlap && P > 0 {
+            let n = sStart.count
+            for (gi, s) in g.segments.enumerated() {
+                let row = gi * P
                 var pos = 0
-                for (k, len) in m.runs.enumerated() {
-                    let n = Int(len)
-                    if k & 1 == 1 {
-                        for i in pos..<(pos + n) {
-                            if buf[i] != 0 { overlap = true }
-                            buf[i] = tag
-                        }
+                var j = 0
+                for (k, len) in s.runs.enumerated() {
+                    let a = pos, b = pos + Int(len)
+                    pos = b
+                    guard k & 1 == 1, b > a else { continue }
+                    // First interval ending after a (binary search from j).
+                    var lo = j, hi = n
+                    while lo < hi { let mid = (lo + hi) >> 1; if sEnd[mid] <= a { lo = mid + 1 } else { hi = mid } }
+                    j = lo
+                    var t = j
+                    while t < n && sStart[t] < b {
+                        let seg = sSeg[t]
+                        if seg >= 0 { inter[row + seg] += min(b, sEnd[t]) - max(a, sStart[t]) }
+                        t += 1
                     }
-                    pos += n
-                }
-            }
-            if !overlap {
-                let P = p.segments.count
-                for (gi, s) in g.segments.enumerated() {
-                    var pos = 0
-                    let row = gi * P
-                    for (k, len) in s.runs.enumerated() {
-                        let n = Int(len)
-                        if k & 1 == 1 {
-                            for i in pos..<(pos + n) {
-                                let t = Int(buf[i])
-                                if t != 0 { let j = lut[t]; if j >= 0 { inter[row + j] += 1 } }
-                            }
-                        }
-                        pos += n
-                    }
-                }
-            }
-            // Clear what was painted.
-            for m in p.maskLabels {
-                var pos = 0
-                for (k, len) in m.runs.enumerated() {
-                    let n = Int(len)
-                    if k & 1 == 1 { for i in pos..<(pos + n) { buf[i] = 0 } }
-                    pos += n
                 }
             }
         }

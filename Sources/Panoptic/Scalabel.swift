@@ -72,6 +72,7 @@ public final class ScalabelSource: @unchecked Sendable {
         for p in paths {
             let f = try MappedFile(path: p)
             try ScalabelSource.index(f, number: files.count, into: &refs)
+            f.release(0..<f.count)
             files.append(f)
         }
         self.files = files
@@ -129,6 +130,7 @@ public final class ScalabelSource: @unchecked Sendable {
             try s.forEachElement { s in list.append(try ScalabelSource.parseLabel(&s)) }
             labels = list
         }
+        file.release(ref.range)
         return ScalabelFrame(name: ref.name, videoName: ref.videoName, labels: labels)
     }
 
