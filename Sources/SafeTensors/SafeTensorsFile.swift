@@ -152,7 +152,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 numel = p
             }
             guard let bytes = dtype.byteCount(elements: numel) else {
-                throw SafeTensorsError.invalidHeader("tensor '\(name)': \(numel) \(dtype.rawValue) elements are not a whole number of bytes")
+                throw SafeTensorsError.invalidHeader("tensor '\(name)': \(numel) \(dtype.rawValue) elements are too many or not a whole number of bytes")
             }
             guard end - begin == bytes else {
                 throw SafeTensorsError.invalidHeader("tensor '\(name)' has \(end - begin) bytes but \(dtype.rawValue) \(shape) needs \(bytes)")
@@ -168,8 +168,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             cursor = t.dataOffsets.upperBound
         }
         let dataStart = 8 + Int(n)
-        guard dataStart + cursor == file.count else {
-            throw SafeTensorsError.invalidHeader("the file is \(file.count) bytes but the header describes \(dataStart + cursor)")
+        guard case (let end, false) = dataStart.addingReportingOverflow(cursor), end == file.count else {
+            throw SafeTensorsError.invalidHeader("the file is \(file.count) bytes but the header describes \(dataStart) + \(cursor)")
         }
         var byName: [String: SafeTensorInfo] = [:]
         for t in infos { byName[t.name] = t }

@@ -141,7 +141,7 @@ public final class SafeTensorsWriter {
     private func put(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {
-            let r = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let r = posixWrite(fd, bytes.baseAddress! + done, bytes.count - done)
             if r < 0 {
                 if errno == EINTR { continue }
                 throw SafeTensorsError.io(path: tempPath, reason: String(cString: strerror(errno)))
@@ -205,4 +205,13 @@ public final class SafeTensorsWriter {
         if !finished { unlink(tempPath) }
         finished = true
     }
+}
+
+/// `write(2)`, named apart from the writers' own `write` methods.
+func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
 }

@@ -136,15 +136,31 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// The whole record behind a storage key, CRC-checked.
     public func storageBytes(key: String) throws -> OwnedBytes {
+        let out = OwnedBytes(count: try storageSize(key: key))
+        _ = try readStorage(key: key, into: out.buffer)
+        return out
+    }
+
+    /// The byte size of a storage record.
+    public func storageSize(key: String) throws -> Int {
+        guard let r = storageRecords[key] else { throw CheckpointError.recordMissing("data/\(key)") }
+        return r.size
+    }
+
+    /// Reads a storage record into the start of `buffer` (at least `storageSize` bytes), CRC-checked;
+    /// returns the filled part. Lets a caller reuse one buffer for many storages.
+    public func readStorage(key: String, into buffer: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
         guard let r = storageRecords[key] else { throw CheckpointError.recordMissing("data/\(key)") }
         guard r.method == 0 else { throw CheckpointError.unsupportedFormat("record '\(r.name)' is compressed; torch.save never compresses") }
-        let out = OwnedBytes(count: r.size)
-        try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out.buffer[0 ..< r.size]), at: r.dataOffset)
+        guard buffer.count >= r.size else { throw CheckpointError.limitExceeded("buffer too small for record '\(r.name)'") }
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< r.size])
+        try source.read(into: target, at: r.dataOffset)
+        let filled = UnsafeRawBufferPointer(target)
         if let crc = r.crc {
-            let actual = CRC32.checksum(out.bytes)
+            let actual = CRC32.checksum(filled)
             guard actual == crc else { throw CheckpointError.crcMismatch(record: r.name, expected: crc, actual: actual) }
         }
-        return out
+        return filled
     }
 
     /// The storage keys tensors use, for callers that load each storage once.
@@ -158,15 +174,25 @@ public final class Checkpoint: @unchecked Sendable {
     /// storage record if the caller already holds it (else it is read here).
     public func withTensorBytes<R>(_ t: TensorRef, name: String, storage: OwnedBytes? = nil,
                                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if case let .storage(key, _, _) = t.data, storage == nil {
+            let st = try storageBytes(key: key)
+            return try withTensorBytes(t, name: name, storageBytes: st.bytes, body)
+        }
+        return try withTensorBytes(t, name: name, storageBytes: storage?.bytes, body)
+    }
+
+    /// As above, with the storage record's bytes given (from `readStorage`).
+    public func withTensorBytes<R>(_ t: TensorRef, name: String, storageBytes: UnsafeRawBufferPointer?,
+                                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         switch t.data {
         case let .inline(data):
             return try data.withUnsafeBytes { try Materializer.with(t, name: name, base: $0, limit: maxMaterializedBytes, swap: t.bigEndian, body) }
         case let .storage(key, byteOffset, byteCount):
-            let st = try storage ?? storageBytes(key: key)
+            guard let st = storageBytes else { throw CheckpointError.recordMissing("data/\(key)") }
             guard byteOffset >= 0, byteCount >= 0, byteOffset <= st.count, byteCount <= st.count - byteOffset else {
                 throw CheckpointError.viewOutOfBounds("'\(name)': its storage view lies outside record data/\(key)")
             }
-            let base = UnsafeRawBufferPointer(rebasing: st.bytes[byteOffset ..< byteOffset + byteCount])
+            let base = UnsafeRawBufferPointer(rebasing: st[byteOffset ..< byteOffset + byteCount])
             return try Materializer.with(t, name: name, base: base, limit: maxMaterializedBytes, swap: bigEndian || t.bigEndian, body)
         }
     }

@@ -36,7 +36,9 @@ enum Materializer {
             dst.copyMemory(from: src + t.storageOffset * es, byteCount: es)
             return
         }
-        let inner = t.shape[nd - 1], innerStride = t.strides[nd - 1] * es
+        // Wrapping arithmetic: an offset one step past a dimension's end (never dereferenced) may
+        // not fit an Int when that dimension has size 1 and an arbitrary stride.
+        let inner = t.shape[nd - 1], innerStride = t.strides[nd - 1] &* es
         var idx = [Int](repeating: 0, count: nd - 1)
         var outPos = 0
         var rowStart = t.storageOffset * es
@@ -45,15 +47,15 @@ enum Materializer {
             for _ in 0 ..< inner {
                 (dst + outPos).copyMemory(from: src + s, byteCount: es)
                 outPos += es
-                s += innerStride
+                s = s &+ innerStride
             }
             // Next row (odometer over the outer dimensions).
             var k = nd - 2
             while k >= 0 {
                 idx[k] += 1
-                rowStart += t.strides[k] * es
+                rowStart = rowStart &+ t.strides[k] &* es
                 if idx[k] < t.shape[k] { break }
-                rowStart -= t.strides[k] * es * idx[k]
+                rowStart = rowStart &- t.strides[k] &* es &* idx[k]
                 idx[k] = 0
                 k -= 1
             }

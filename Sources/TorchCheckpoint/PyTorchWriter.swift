@@ -155,7 +155,7 @@ struct ZipWriter {
     mutating func put(_ b: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < b.count {
-            let r = Glibc.write(fd, b.baseAddress! + done, b.count - done)
+            let r = posixWrite(fd, b.baseAddress! + done, b.count - done)
             if r < 0 { if errno == EINTR { continue }; throw CheckpointError.io(path: tempPath, reason: String(cString: strerror(errno))) }
             done += r
         }
@@ -220,4 +220,13 @@ struct ZipWriter {
     private func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
     private func le32(_ v: UInt32) -> [UInt8] { le16(UInt16(v & 0xFFFF)) + le16(UInt16(v >> 16)) }
     private func le64(_ v: UInt64) -> [UInt8] { le32(UInt32(v & 0xFFFF_FFFF)) + le32(UInt32(v >> 32)) }
+}
+
+/// `write(2)`, named apart from the writers' own `write` methods.
+func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
 }

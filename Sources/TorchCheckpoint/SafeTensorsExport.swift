@@ -58,23 +58,30 @@ public enum SafeTensorsExport {
         let writer = try SafeTensorsWriter(url: url, tensors: planned.map(\.entry), metadata: metadata)
         var remainingUses: [String: Int] = [:]
         for p in planned { if let k = c.storageKey(of: p.source) { remainingUses[k, default: 0] += 1 } }
+        // Storages used by one tensor (nearly all) share one reused buffer; shared ones are held
+        // until their last tensor is written.
+        var scratchSize = 0
+        for (k, uses) in remainingUses where uses == 1 { scratchSize = max(scratchSize, try c.storageSize(key: k)) }
+        let scratch = OwnedBytes(count: scratchSize)
         var held: [String: OwnedBytes] = [:]
         var total = 0, largest = 0
         for p in planned {
-            var storage: OwnedBytes?
+            let write = { (raw: UnsafeRawBufferPointer) throws in try convert(raw, from: p.source.dtype, to: p.out) { try writer.write($0) } }
             if let key = c.storageKey(of: p.source) {
-                if held[key] == nil { held[key] = try c.storageBytes(key: key) }
-                storage = held[key]
-            }
-            try c.withTensorBytes(p.source, name: p.name, storage: storage) { raw in
-                try convert(raw, from: p.source.dtype, to: p.out) { try writer.write($0) }
+                if remainingUses[key] == 1 && held[key] == nil {
+                    let bytes = try c.readStorage(key: key, into: scratch.buffer)
+                    try c.withTensorBytes(p.source, name: p.name, storageBytes: bytes, write)
+                } else {
+                    if held[key] == nil { held[key] = try c.storageBytes(key: key) }
+                    try c.withTensorBytes(p.source, name: p.name, storage: held[key], write)
+                }
+                remainingUses[key, default: 1] -= 1
+                if remainingUses[key] == 0 { held[key] = nil }
+            } else {
+                try c.withTensorBytes(p.source, name: p.name, storageBytes: nil, write)
             }
             total += p.entry.dtype.byteCount(elements: p.entry.shape.reduce(1, *)) ?? 0
             largest = max(largest, p.source.byteCount)
-            if let key = c.storageKey(of: p.source) {
-                remainingUses[key, default: 1] -= 1
-                if remainingUses[key] == 0 { held[key] = nil }
-            }
         }
         if let f = finalMetadata {
             for (k, v) in try f() { try writer.replaceMetadata(k, with: v) }

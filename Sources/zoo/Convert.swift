@@ -136,6 +136,9 @@ struct Convert: ParsableCommand {
                 if !allowPartial { throw CLIError(message: report + "\nnothing written; use --allow-partial to write what is there") }
                 Console.note("warning: " + report)
             }
+            if !m.nonTensor.isEmpty {
+                Console.note("note: \(m.nonTensor.count) non-tensor entries of the state dict are not written: " + m.nonTensor.prefix(5).joined(separator: ", ") + (m.nonTensor.count > 5 ? ", ..." : ""))
+            }
             tensors = m.tensors
             match = m
             metadata["layout"] = m.layout
@@ -194,15 +197,27 @@ final class ConcurrentMD5: @unchecked Sendable {
         group.enter()
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             defer { group.leave() }
-            do {
-                let fh = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-                defer { try? fh.close() }
-                var h = Insecure.MD5()
-                while let chunk = try fh.read(upToCount: 4 << 20), !chunk.isEmpty { h.update(data: chunk) }
-                digest = h.finalize().map { String(format: "%02x", $0) }.joined()
-            } catch {
-                failure = error
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                failure = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                return
             }
+            defer { close(fd) }
+            let size = 4 << 20
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            defer { buffer.deallocate() }
+            var h = Insecure.MD5()
+            while true {
+                let n = read(fd, buffer.baseAddress, size)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                    return
+                }
+                if n == 0 { break }
+                h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
+            }
+            digest = h.finalize().map { String(format: "%02x", $0) }.joined()
         }
     }
 

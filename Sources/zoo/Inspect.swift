@@ -16,10 +16,8 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let head: [UInt8]
-            do { head = try ByteSource(path: file).read(0, 512) } catch let e as CheckpointError {
-                if case .corrupt = e { head = [] } else { throw e }
-            }
+            let src = try ByteSource(path: file)
+            let head = try src.read(0, min(src.size, 512))
             if FileKind.detect(head) == .safetensors || file.hasSuffix(".safetensors") {
                 try inspectSafeTensors()
             } else {

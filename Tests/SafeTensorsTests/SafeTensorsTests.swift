@@ -93,6 +93,8 @@ final class SafeTensorsTests: XCTestCase {
             (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, Array(repeating: 0, count: 8), "ends before"),
             (#"{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,1]}}"#, Array(repeating: 0, count: 1), "whole number"),
             (#"{"__metadata__":{"k":1}}"#, [], "not a string"),
+            (#"{"a":{"dtype":"U8","shape":[9223372036854775800],"data_offsets":[0,9223372036854775800]}}"#, [], "too many"),
+            ("{" + (0 ..< 8).map { i in "\"t\(i)\":{\"dtype\":\"U8\",\"shape\":[1152921504606846975],\"data_offsets\":[\(i * 1152921504606846975),\((i + 1) * 1152921504606846975)]}" }.joined(separator: ",") + "}", [], "the file is"),
             (#"{"a":5}"#, [], "not an object"),
             (#"[1,2]"#, [], "not a JSON object"),
             (#"{"a":"#, [], "not valid JSON"),

@@ -20,7 +20,7 @@ final class FuzzTests: XCTestCase {
 
     static let sources = ["a_mixed_dtypes.pth", "a2_new_dtypes.pth", "b_views.pth", "b2_conj_neg.pth", "c2_python_types.pth",
                           "c_detectron2_style.pth", "d_mixed_dtypes_legacy.pth", "d2_views_legacy.pth", "be_legacy.pth",
-                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth"]
+                          "f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl", "p4_protocol.pth", "g_hand_ok.pth", "z_zip64_records.pth"]
 
     static func mutate(_ input: [UInt8], _ rng: inout SplitMix64, focus: Range<Int>? = nil) -> [UInt8] {
         var b = input
@@ -118,6 +118,12 @@ final class FuzzTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x5D, 0x4E, 0x4E, 0x73, 0x2E])) { XCTAssertTrue(String(describing: $0).contains("not a dict")) }
         // A memo index that was never stored.
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x6A, 0xFF, 0xFF, 0xFF, 0x7F, 0x2E]))
+        // A size-1 dimension may carry any stride; the gather must not overflow stepping past it.
+        let odd = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1 << 60, 1], storageOffset: 0, data: .inline([]))
+        let strided = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1, 2], storageOffset: 0, data: .inline([]))
+        let four: [Float] = [1, 2, 3, 4]
+        XCTAssertThrowsError(try four.withUnsafeBytes { try Materializer.with(odd, name: "o", base: $0, limit: 64, swap: false) { $0.count } })
+        XCTAssertEqual(try four.withUnsafeBytes { try Materializer.with(strided, name: "s", base: $0, limit: 64, swap: false) { Array($0.bindMemory(to: Float.self)) } }, [1, 3, 2, 4])
         // A broadcast view of a 4-byte storage claiming 2^40 elements.
         let bcast = TensorRef(dtype: .float32, shape: [1 << 20, 1 << 20], strides: [0, 0], storageOffset: 0, data: .inline([0, 0, 0, 0]))
         XCTAssertThrowsError(try Materializer.with(bcast, name: "b", base: UnsafeRawBufferPointer(start: nil, count: 0), limit: 1 << 20, swap: false) { $0.count })

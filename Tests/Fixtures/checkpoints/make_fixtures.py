@@ -391,3 +391,49 @@ from safetensors.torch import save_file  # noqa: E402
 save_file({"f32": torch.arange(6, dtype=torch.float32).reshape(2, 3), "f16": torch.tensor([0.5, -1, 2]).half(),
            "bf16": torch.tensor([1.0, -3.0]).bfloat16(), "i64": torch.tensor(7), "empty": torch.zeros(0, 3),
            "bool": torch.tensor([True, False])}, "st_reference.safetensors", metadata={"format": "pt"})
+
+# Every dtype safetensors and torch share, for the PyTorch writer round trip (check_zoo_pth.py checks
+# what `zoo convert st_all_dtypes.safetensors -o X.pth` writes, with torch.load(weights_only=True)).
+all_dtypes = {k: v for k, v in {**mixed(), **new_dtypes()}.items() if v.dtype not in (torch.complex32, torch.complex128)}
+all_dtypes["f32_2d"] = torch.randn(3, 5)
+save_file(all_dtypes, "st_all_dtypes.safetensors")
+
+
+# --- ZIP64 everywhere (what torch writes past 4 GiB), on a small file ------------------------------
+def zip64_everything(src, dst):
+    """Rewrites a zip so every central-directory size and offset goes through a ZIP64 extra field,
+    local headers carry ZIP64 extras and torch's FB padding (64-byte aligned data), sizes come in
+    24-byte data descriptors, and the end records are ZIP64 with a saturated classic EOCD."""
+    with zipfile.ZipFile(src) as z:
+        items = [(i.filename, z.read(i)) for i in z.infolist()]
+    out, central = bytearray(), []
+    for name, data in items:
+        n = name.encode()
+        crc = zipfile.crc32(data)
+        offset = len(out)
+        z64 = struct.pack("<HHQQ", 1, 16, 0, 0)
+        pad = (64 - (offset + 30 + len(n) + len(z64) + 4) % 64) % 64
+        extra = z64 + struct.pack("<HH", 0x4246, pad) + b"Z" * pad
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0x0808, 0, 0, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF, len(n), len(extra)) + n + extra
+        assert len(out) % 64 == 0
+        out += data
+        out += struct.pack("<IIQQ", 0x08074B50, crc, len(data), len(data))
+        cd_extra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0x0808, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF,
+                                   len(n), len(cd_extra), 0, 0, 0, 0, 0xFFFFFFFF) + n + cd_extra)
+    cd_start = len(out)
+    for c in central:
+        out += c
+    cd_size = len(out) - cd_start
+    z64_eocd = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 0x031E, 45, 0, 0, len(items), len(items), cd_size, cd_start)
+    out += struct.pack("<IIQI", 0x07064B50, 0, z64_eocd, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    open(dst, "wb").write(bytes(out))
+
+
+zip64_everything("g_hand_ok.pth", "z_zip64_records.pth")
+EXPECTED["z_zip64_records.pth"] = dict(EXPECTED["g_hand_ok.pth"], torch_load=torch_load("z_zip64_records.pth"))
+assert zipfile.ZipFile("z_zip64_records.pth").testzip() is None
+with open("expected.json", "w") as f:
+    json.dump(EXPECTED, f, indent=1, sort_keys=True)
