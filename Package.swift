@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic"]),
         .testTarget(name: "ZooCLITests", dependencies: [
-            "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
+            "zoo", "ZooRegistry", "HTTPTestServer", "Pipeline", "Panoptic",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.

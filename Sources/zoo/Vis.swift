@@ -31,33 +31,48 @@ struct Vis: ParsableCommand {
     func run() throws {
         try guarded {
             let started = Date()
-            let source: ScalabelSource
-            do { source = try ScalabelSource(path: result) } catch { throw CLIError(error) }
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
                 throw CLIError(message: "\(images): no such image folder")
             }
-            let count = min(source.frames.count, limit ?? Int.max)
-            var written = 0
-            var missing: [String] = []
-            for i in 0..<count {
-                let frame: ScalabelFrame
-                do { frame = try source.frame(at: i) } catch { throw CLIError(error) }
-                let record = FrameRecord(name: frame.name, labels: (frame.labels ?? []).compactMap { l in
-                    l.rle.map { SegmentRecord(id: l.id ?? "", category: l.category ?? "", counts: $0.counts, size: [$0.height, $0.width]) }
-                })
-                let imagePath = "\(images)/\(frame.name)"
-                guard FileManager.default.fileExists(atPath: imagePath) else { missing.append(frame.name); continue }
-                do {
-                    let out = try FrameOverlay.write(frame: record, imagePath: imagePath, directory: output)
-                    written += 1
-                    if !quiet { Console.note("[\(i + 1)/\(count)] \(out)") }
-                } catch { throw CLIError(error) }
-            }
-            if !missing.isEmpty {
-                throw CLIError(message: "\(missing.count) frame(s) have no image in \(images) (first: \(missing[0])); \(written) overlay(s) written to \(output)")
-            }
+            let written = try Vis.draw(result: result, imagePath: { "\(images)/\($0)" }, directory: output, limit: limit, quiet: quiet)
             print(String(format: "wrote %d overlay(s) to %@ in %.2f s", written, output, Date().timeIntervalSince(started)))
         }
+    }
+
+    /// `zoo run --vis`: the overlays of a finished pan_seg.json, its frames named after `imagePaths`' file names.
+    static func draw(result: String, imagePaths: [String], directory: String, quiet: Bool) throws {
+        var byName: [String: String] = [:]
+        for p in imagePaths { byName[(p as NSString).lastPathComponent] = p }
+        let n = try draw(result: result, imagePath: { byName[$0] ?? $0 }, directory: directory, limit: nil, quiet: true)
+        if !quiet { Console.note("wrote \(n) overlay(s) to \(directory)") }
+    }
+
+    /// Draws the overlay of each frame of `result`; returns how many were written.
+    @discardableResult
+    static func draw(result: String, imagePath: (String) -> String, directory: String, limit: Int?, quiet: Bool) throws -> Int {
+        let source: ScalabelSource
+        do { source = try ScalabelSource(path: result) } catch { throw CLIError(error) }
+        let count = min(source.frames.count, limit ?? Int.max)
+        var written = 0
+        var missing: [String] = []
+        for i in 0..<count {
+            let frame: ScalabelFrame
+            do { frame = try source.frame(at: i) } catch { throw CLIError(error) }
+            let record = FrameRecord(name: frame.name, labels: (frame.labels ?? []).compactMap { l in
+                l.rle.map { SegmentRecord(id: l.id ?? "", category: l.category ?? "", counts: $0.counts, size: [$0.height, $0.width]) }
+            })
+            let path = imagePath(frame.name)
+            guard FileManager.default.fileExists(atPath: path) else { missing.append(frame.name); continue }
+            do {
+                let out = try FrameOverlay.write(frame: record, imagePath: path, directory: directory)
+                written += 1
+                if !quiet { Console.note("[\(i + 1)/\(count)] \(out)") }
+            } catch { throw CLIError(error) }
+        }
+        if !missing.isEmpty {
+            throw CLIError(message: "\(missing.count) frame(s) have no image (first: \(missing[0]) in \((imagePath(missing[0]) as NSString).deletingLastPathComponent)); \(written) overlay(s) written to \(directory)")
+        }
+        return written
     }
 }
