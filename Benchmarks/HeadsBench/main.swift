@@ -24,6 +24,13 @@ func time<T>(_ label: String, _ times: inout [String: [Double]], _ body: () -> T
 }
 
 let repeats = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
+// HEADS_BENCH_WINOGRAD=off|f2x3|f4x3 picks the 3x3 convolution path (default: the library's).
+switch ProcessInfo.processInfo.environment["HEADS_BENCH_WINOGRAD"] {
+case "off": Conv2d.winograd = nil
+case "f2x3": Conv2d.winograd = .f2x3
+case "f4x3": Conv2d.winograd = .f4x3
+default: break
+}
 let fixtures = "Tests/Fixtures/reference-heads/street_720x1280"
 let proposals5 = floats("\(fixtures)/proposals.f32")
 let proposals = (0..<(proposals5.count / 5)).flatMap { i in proposals5[5 * i..<5 * i + 4] }
@@ -73,7 +80,7 @@ for _ in 0..<repeats {
         return fusion.fuse(idMap: ids, labels: labels, semantic: semantic)
     }
 }
-print("median of \(repeats), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+print("median of \(repeats), winograd \(Conv2d.winograd?.rawValue ?? "off"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
 for (k, v) in times.sorted(by: { $0.key < $1.key }) {
     let s = v.sorted()
     print(String(format: "%-42@ %7.3f s", k as NSString, s[s.count / 2]))

@@ -104,7 +104,8 @@ struct Run: ParsableCommand {
         }
         if let w = weights { return { try Self.fileStore(w) } }
         guard let first = inputs.first else { throw CLIError(message: "no model: give a zoo id, --weights or --synthetic") }
-        if FileManager.default.fileExists(atPath: first) {
+        let looksLikeImage = ImageInputs.extensions.contains((first as NSString).pathExtension.lowercased())
+        if FileManager.default.fileExists(atPath: first) || first.contains("/") || looksLikeImage {
             throw CLIError(message: "no model: give a zoo id (see `zoo list`), --weights FILE or --synthetic r50|r101 before the images")
         }
         let entry: ModelEntry

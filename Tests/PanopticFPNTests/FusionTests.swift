@@ -106,4 +106,15 @@ final class FusionTests: XCTestCase {
         XCTAssertEqual(labels, [4])
         XCTAssertEqual(head.fuse(idMap: ids, labels: labels, semantic: sem), [40, 1004, 1004, 11, 11, 11])
     }
+
+    /// No detections: the map is the semantic argmax (+ num_things) with small stuff regions VOID.
+    func testNoDetectionsGivesStuffOnly() throws {
+        let head = try fusion()
+        let sem = try HeadsFixtures.runs("small/sem_argmax.runs").map { UInt8($0) }
+        let (ids, labels) = head.layMasks(detections: [], masks: [], height: 192, width: 320)
+        XCTAssertTrue(labels.isEmpty)
+        let pan = head.fuse(idMap: ids, labels: labels, semantic: sem)
+        XCTAssertTrue(pan.allSatisfy { $0 >= 10 && $0 <= 40 })
+        XCTAssertEqual(pan.filter { $0 == 16 }.count, sem.filter { $0 == 6 }.count, "road keeps its pixels")
+    }
 }
