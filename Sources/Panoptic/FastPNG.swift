@@ -38,8 +38,9 @@ enum FastPNG {
         var compressed: [UInt8] = []
         var filtered: [UInt8] = []
 
-        init() {
-            lib = FastPNG.library
+        /// `useLibdeflate: false` makes every call return nil, so callers take the libpng path.
+        init(useLibdeflate: Bool = true) {
+            lib = useLibdeflate ? FastPNG.library : nil
             handle = lib?.alloc()
         }
 
@@ -89,9 +90,17 @@ enum FastPNG {
         }
     }
 
+    @inline(__always) static func load(_ p: UnsafePointer<UInt8>, _ x: Int) -> SIMD4<UInt8> {
+        UnsafeRawPointer(p + x).loadUnaligned(as: SIMD4<UInt8>.self)
+    }
+
+    @inline(__always) static func store(_ v: SIMD4<UInt8>, _ p: UnsafeMutablePointer<UInt8>, _ x: Int) {
+        UnsafeMutableRawPointer(p + x).storeBytes(of: v, as: SIMD4<UInt8>.self)
+    }
+
     /// PNG filters (None, Sub, Up, Average, Paeth) for 4 bytes per pixel.
     static func unfilter(_ raw: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<UInt8>, height: Int, stride: Int) -> Bool {
-        guard let r = raw.baseAddress, let o = out.baseAddress, stride >= 4 else { return false }
+        guard let r = raw.baseAddress, let o = out.baseAddress, stride >= 4, stride % 4 == 0 else { return false }
         let zero = UnsafeMutablePointer<UInt8>.allocate(capacity: stride)
         zero.initialize(repeating: 0, count: stride)
         defer { zero.deallocate() }
@@ -104,23 +113,46 @@ enum FastPNG {
             case 0:
                 dst.update(from: src, count: stride)
             case 1:
-                for x in 0..<4 { dst[x] = src[x] }
-                for x in 4..<stride { dst[x] = src[x] &+ dst[x - 4] }
+                // One pixel (4 channels) at a time: each channel depends on the pixel to its left.
+                var a = SIMD4<UInt8>(repeating: 0)
+                for x in Swift.stride(from: 0, to: stride, by: 4) {
+                    a = load(src, x) &+ a
+                    store(a, dst, x)
+                }
             case 2:
-                for x in 0..<stride { dst[x] = src[x] &+ up[x] }
+                // Explicit 16-byte vectors: the compiler cannot prove `dst` and `up` (two rows of one
+                // buffer) do not overlap, so it would not vectorise this itself.
+                var x = 0
+                while x + 16 <= stride {
+                    let v = UnsafeRawPointer(src + x).loadUnaligned(as: SIMD16<UInt8>.self)
+                        &+ UnsafeRawPointer(up + x).loadUnaligned(as: SIMD16<UInt8>.self)
+                    UnsafeMutableRawPointer(dst + x).storeBytes(of: v, as: SIMD16<UInt8>.self)
+                    x += 16
+                }
+                while x < stride { dst[x] = src[x] &+ up[x]; x += 1 }
             case 3:
-                for x in 0..<4 { dst[x] = src[x] &+ UInt8(Int(up[x]) >> 1) }
-                for x in 4..<stride { dst[x] = src[x] &+ UInt8(truncatingIfNeeded: (Int32(dst[x - 4]) &+ Int32(up[x])) >> 1) }
+                var a = SIMD4<UInt16>(repeating: 0)
+                for x in Swift.stride(from: 0, to: stride, by: 4) {
+                    let b = SIMD4<UInt16>(truncatingIfNeeded: load(up, x))
+                    let v = load(src, x) &+ SIMD4<UInt8>(truncatingIfNeeded: (a &+ b) &>> 1)
+                    store(v, dst, x)
+                    a = SIMD4<UInt16>(truncatingIfNeeded: v)
+                }
             case 4:
-                for x in 0..<4 { dst[x] = src[x] &+ up[x] } // a = c = 0: Paeth picks b
-                for x in 4..<stride {
-                    let a = Int32(dst[x - 4]), b = Int32(up[x]), c = Int32(up[x - 4])
+                var a = SIMD4<Int16>(repeating: 0), c = SIMD4<Int16>(repeating: 0)
+                for x in Swift.stride(from: 0, to: stride, by: 4) {
+                    let b = SIMD4<Int16>(truncatingIfNeeded: load(up, x))
                     var pa = b &- c, pb = a &- c, pc = a &+ b &- c &- c
-                    pa = pa < 0 ? 0 &- pa : pa
-                    pb = pb < 0 ? 0 &- pb : pb
-                    pc = pc < 0 ? 0 &- pc : pc
-                    let pred = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c)
-                    dst[x] = src[x] &+ UInt8(truncatingIfNeeded: pred)
+                    pa.replace(with: 0 &- pa, where: pa .< 0)
+                    pb.replace(with: 0 &- pb, where: pb .< 0)
+                    pc.replace(with: 0 &- pc, where: pc .< 0)
+                    var pred = c
+                    pred.replace(with: b, where: pb .<= pc)
+                    pred.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
+                    let v = load(src, x) &+ SIMD4<UInt8>(truncatingIfNeeded: pred)
+                    store(v, dst, x)
+                    a = SIMD4<Int16>(truncatingIfNeeded: v)
+                    c = b
                 }
             default:
                 return false

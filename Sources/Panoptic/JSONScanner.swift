@@ -37,7 +37,9 @@ final class MappedFile: @unchecked Sendable {
     func release(_ range: Range<Int>) {
         guard let b = base, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (range.lowerBound / page) * page
+        // The kernel maps neighbouring pages on a fault ("fault-around"), so pages just before the
+        // range may have come back since they were released: release them again.
+        let start = (max(0, range.lowerBound - (256 << 10)) / page) * page
         let end = min(count, range.upperBound)
         guard end > start else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: b + start), end - start, Int32(MADV_DONTNEED))

@@ -81,6 +81,7 @@ public final class ScalabelSource: @unchecked Sendable {
 
     private static func index(_ file: MappedFile, number: Int, into refs: inout [FrameRef]) throws {
         var s = JSONScanner(bytes: file.bytes, path: file.path)
+        var released = 0
         func indexFrames(_ s: inout JSONScanner) throws {
             try s.forEachElement { s in
                 guard s.peek() == UInt8(ascii: "{") else { throw s.fail("a frame is not an object") }
@@ -96,6 +97,11 @@ public final class ScalabelSource: @unchecked Sendable {
                 }
                 guard let n = name else { throw s.fail("a frame has no \"name\"") }
                 refs.append(FrameRef(name: n, videoName: video, file: number, range: start..<s.pos))
+                // Keep the scan's resident pages bounded: drop what is behind, every 8 MB.
+                if s.pos - released > 8 << 20 {
+                    file.release(released..<s.pos)
+                    released = s.pos
+                }
             }
         }
         switch s.peek() {

@@ -66,4 +66,14 @@ final class FastPNGTests: XCTestCase {
         // An RGB PNG is refused by the fast path and by libpng.
         XCTAssertThrowsError(try Bitmask.read(path: Fixtures.path("rgb_pil.png"), decoder: decoder, file: &file, pixels: &pixels))
     }
+
+    func testReaderWithoutLibdeflateUsesLibpng() throws {
+        let decoder = FastPNG.Decoder(useLibdeflate: false)
+        XCTAssertFalse(decoder.available)
+        var file: [UInt8] = [], pixels: [UInt8] = []
+        let path = Fixtures.path("cases/random_b/gt/r000.png")
+        XCTAssertEqual(try Bitmask.read(path: path, decoder: decoder, file: &file, pixels: &pixels), try Bitmask.read(path: path))
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("rgba_pil.rgba"))))
+        XCTAssertEqual(try Bitmask.read(path: Fixtures.path("rgba_pil_gamma.png"), decoder: decoder, file: &file, pixels: &pixels).rgba, raw)
+    }
 }

@@ -138,6 +138,13 @@ final class PQTests: XCTestCase {
 
     // MARK: API
 
+    func testRLERouteWorksWithAnyThreadCountWhereTheOfficialOneCrashes() throws {
+        // The official RLE route with --nproc 2: TypeError. zoo with 4 threads: the --nproc 1 numbers.
+        XCTAssertTrue(try Fixtures.text("cases/basic/official_rle_nproc2.crash").contains("TypeError: check_overlap_frame()"))
+        let (r, _) = try evaluate("basic", .rle, threads: 4)
+        XCTAssertEqual(r.json(), try Fixtures.text("cases/basic/official_rle.json"))
+    }
+
     func testThreadCountDoesNotChangeTheResult() throws {
         for route in [PQResult.Route.rle, .bitmask] {
             let (one, _) = try evaluate("random_b", route, threads: 1)

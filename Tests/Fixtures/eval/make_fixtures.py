@@ -405,10 +405,21 @@ def codec_fixtures():
     assert (np.asarray(Image.open(os.path.join(HERE, "rgba_pil_gamma.png"))) == img).all()
 
 
+def default_nproc_probe():
+    """The official RLE route without --nproc 1 (the zoo README's command as printed) crashes."""
+    d = os.path.join(CASES, "basic")
+    cmd = [PY, "-m", "bdd100k.eval.run", "-t", "pan_seg", "-g", "gt.json", "-r", "pred.json", "--nproc", "2"]
+    p = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
+    lines = [l for l in p.stderr.strip().split("\n") if "Error" in l] or ["(no error)"]
+    with open(os.path.join(d, "official_rle_nproc2.crash"), "w") as fp:
+        fp.write(f"{p.returncode}\n{lines[-1]}\n")
+
+
 def main():
     os.makedirs(CASES, exist_ok=True)
     codec_fixtures()
     hand_cases()
+    default_nproc_probe()
     random_case("random_a", 1, 30, 24, 40, ("rle", "bitmask"))
     random_case("random_b", 2, 40, 30, 50, ("rle", "bitmask"))
     random_case("random_c", 3, 25, 16, 20, ("rle", "bitmask"))
