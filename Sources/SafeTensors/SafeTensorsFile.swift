@@ -92,6 +92,17 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     public func bytes(_ name: String) throws -> [UInt8] { try withBytes(name) { Array($0) } }
 
+    /// Lets the kernel drop the mapped pages of a tensor that is no longer needed (they are read
+    /// again from the file if touched), so walking a large file does not keep it all resident.
+    public func evict(_ name: String) {
+        guard owned == nil, let t = tensors[name], t.byteCount > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + t.dataOffsets.lowerBound
+        let first = (start + page - 1) / page * page // only whole pages inside this tensor
+        let end = (start + t.byteCount) / page * page
+        if end > first { madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, MADV_DONTNEED) }
+    }
+
     /// The values of an F32, F16 or BF16 tensor as Float, row-major.
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)

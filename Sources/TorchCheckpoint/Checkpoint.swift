@@ -14,7 +14,8 @@ public final class Checkpoint: @unchecked Sendable {
     public let archivePrefix: String?
     /// Whether the storages are big-endian (`byteorder` record, or the legacy `sys_info`).
     public let bigEndian: Bool
-    /// The largest tensor a view may expand to (stride 0 views can be larger than their storage).
+    /// The largest tensor a view may expand to (stride 0 or overlapping views can be larger than their
+    /// storage): 16 times the file, at least 1 MiB.
     public var maxMaterializedBytes: Int
 
     /// Storage key → where its bytes are.
@@ -30,7 +31,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     public init(source: ByteSource) throws {
         self.source = source
-        self.maxMaterializedBytes = max(source.size &* 16, 1 << 28)
+        self.maxMaterializedBytes = max(source.size &* 16, 1 << 20)
         let head = try source.read(0, min(source.size, 512))
         switch FileKind.detect(head) {
         case .zip:
@@ -100,7 +101,10 @@ public final class Checkpoint: @unchecked Sendable {
                          persistentLoad: @escaping (Obj) throws -> Obj) throws -> PickleValue {
         try pickle.withUnsafeBytes { raw in
             var u = Unpickler(bytes: raw, start: start, persistentLoad: persistentLoad)
+            var result: Obj?
+            defer { u.releaseAll(result) }
             let obj = try u.run()
+            result = obj
             end?.pointee = u.pos
             var conv = TreeBuilder(limits: PickleLimits(maxNodes: max(100_000, (pickle.count - start) &* 4)))
             return try conv.value(obj, depth: 0)
@@ -117,7 +121,7 @@ public final class Checkpoint: @unchecked Sendable {
     }
 
     static func zipPersistentLoad(_ pid: Obj, _ storages: inout [String: StorageInfo]) throws -> Obj {
-        guard case let .tuple(t) = pid, t.count == 5, case .string("storage") = t[0], case let .string(key) = t[2],
+        guard let t = pid.tupleItems, t.count == 5, case .string("storage") = t[0], case let .string(key) = t[2],
               case let .int(numel) = t[4], numel >= 0 else {
             throw CheckpointError.corrupt("a persistent id that is not ('storage', type, key, location, numel)")
         }

@@ -63,7 +63,7 @@ enum LegacyContainer {
 
     /// `('storage', type, root_key, location, numel, view_metadata)`; a view is `(view_key, offset, size)`.
     private static func persistentLoad(_ pid: Obj, _ storages: inout [String: StorageInfo]) throws -> Obj {
-        guard case let .tuple(t) = pid, t.count == 6, case .string("storage") = t[0], case let .string(key) = t[2],
+        guard let t = pid.tupleItems, t.count == 6, case .string("storage") = t[0], case let .string(key) = t[2],
               case let .int(numel) = t[4], numel >= 0 else {
             throw CheckpointError.corrupt("a legacy persistent id that is not ('storage', type, key, location, numel, view)")
         }
@@ -78,7 +78,8 @@ enum LegacyContainer {
         storages[key] = rootInfo
         switch t[5] {
         case .none: return .storage(rootInfo)
-        case let .tuple(v) where v.count == 3:
+        case let .tuple(box) where box.items.count == 3:
+            let v = box.items
             guard case let .int(off) = v[1], case let .int(size) = v[2], off >= 0, size >= 0,
                   off <= numel, size <= numel - off else {
                 throw CheckpointError.viewOutOfBounds("legacy storage view outside storage '\(Allowlist.printable(key))'")

@@ -10,7 +10,7 @@ struct Reducer {
                 switch first {
                 case let .dict(src): for e in src.entries { d.set(e.key, e.value) }
                 case let .list(l): try addPairs(l.items, to: d, g, op)
-                case let .tuple(items): try addPairs(items, to: d, g, op)
+                case let .tuple(t): try addPairs(t.items, to: d, g, op)
                 default: throw fail("\(g) of a \(first.kindName)", op)
                 }
             }
@@ -20,7 +20,7 @@ struct Reducer {
             if let first = args.first {
                 switch first {
                 case let .list(l): s.items = l.items
-                case let .tuple(items): s.items = items
+                case let .tuple(t): s.items = t.items
                 case let .set(x): s.items = x.items
                 default: throw fail("set of a \(first.kindName)", op)
                 }
@@ -58,12 +58,18 @@ struct Reducer {
             default: throw fail("_codecs.encode with encoding '\(Allowlist.printable(enc))' is not supported", op)
             }
         case "torch.Size":
-            guard args.count == 1, case let .tuple(items) = args[0] else {
-                if args.count == 1, case let .list(l) = args[0] { return .tuple(l.items) }
+            guard args.count == 1, let items = args[0].tupleItems else {
+                if args.count == 1, case let .list(l) = args[0] { return .tupleOf(l.items) }
                 throw fail("torch.Size needs a tuple", op)
             }
-            return .tuple(items)
+            return .tupleOf(items)
         case "torch.device":
+            for a in args {
+                switch a {
+                case .string, .int, .none: continue
+                default: throw fail("torch.device of a \(a.kindName)", op)
+                }
+            }
             return .object("torch.device", args)
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_tensor":
             return .tensor(try rebuildTensor(g, args, op))
@@ -71,7 +77,7 @@ struct Reducer {
             guard let first = args.first, case .tensor = first else { throw fail("\(g) of a \(args.first?.kindName ?? "nothing"), not a tensor", op) }
             return first
         case "torch._tensor._rebuild_from_type_v2":
-            guard args.count >= 3, case let .global(f) = args[0], case let .global(cls) = args[1], case let .tuple(inner) = args[2] else {
+            guard args.count >= 3, case let .global(f) = args[0], case let .global(cls) = args[1], let inner = args[2].tupleItems else {
                 throw fail("malformed _rebuild_from_type_v2", op)
             }
             guard cls == "torch.Tensor" || cls == "torch.nn.parameter.Parameter" else {
@@ -88,7 +94,7 @@ struct Reducer {
             return .npdtype(NpDType(code: code))
         case "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer":
             guard args.count == 4, case let .bytes(data) = args[0], case let .npdtype(dt) = args[1],
-                  case let .tuple(shapeItems) = args[2], case let .string(order) = args[3] else {
+                  let shapeItems = args[2].tupleItems, case let .string(order) = args[3] else {
                 throw fail("malformed numpy _frombuffer", op)
             }
             return .tensor(try numpyTensor(data: data, dtype: dt, shape: try ints(shapeItems, "shape", op), fortran: order == "F", op))
@@ -107,7 +113,7 @@ struct Reducer {
 
     private func addPairs(_ items: [Obj], to d: PyDict, _ g: String, _ op: Int) throws {
         for it in items {
-            guard case let .tuple(kv) = it, kv.count == 2 else { throw fail("\(g) of items that are not pairs", op) }
+            guard let kv = it.tupleItems, kv.count == 2 else { throw fail("\(g) of items that are not pairs", op) }
             d.set(kv[0], kv[1])
         }
     }
@@ -125,7 +131,7 @@ struct Reducer {
         guard args.count >= 4 else { throw fail("\(g) with \(args.count) arguments", op) }
         guard case let .storage(st) = args[0] else { throw fail("\(g): first argument is a \(args[0].kindName), not a storage", op) }
         guard case let .int(off) = args[1] else { throw fail("\(g): storage offset is not an int", op) }
-        guard case let .tuple(sizeItems) = args[2], case let .tuple(strideItems) = args[3] else {
+        guard let sizeItems = args[2].tupleItems, let strideItems = args[3].tupleItems else {
             throw fail("\(g): size and stride must be tuples", op)
         }
         let shape = try ints(sizeItems, "size", op), strides = try ints(strideItems, "stride", op)
@@ -180,7 +186,7 @@ struct Reducer {
         case .dict, .tensor:
             return // OrderedDict attributes (state_dict `_metadata`), tensor Python attributes: not weights
         case let .ndarray(a):
-            guard case let .tuple(s) = state, s.count == 5, case let .tuple(shapeItems) = s[1], case let .npdtype(dt) = s[2] else {
+            guard let s = state.tupleItems, s.count == 5, let shapeItems = s[1].tupleItems, case let .npdtype(dt) = s[2] else {
                 throw fail("malformed numpy array state", op)
             }
             let fortran: Bool = { if case .bool(true) = s[3] { return true }; return false }()
@@ -192,7 +198,7 @@ struct Reducer {
             }
             a.tensor = try numpyTensor(data: data, dtype: dt, shape: try ints(shapeItems, "shape", op), fortran: fortran, op)
         case let .npdtype(dt):
-            guard case let .tuple(s) = state, s.count >= 2, case let .string(order) = s[1] else { throw fail("malformed numpy dtype state", op) }
+            guard let s = state.tupleItems, s.count >= 2, case let .string(order) = s[1] else { throw fail("malformed numpy dtype state", op) }
             dt.order = order
         default:
             throw fail("BUILD on a \(target.kindName) is not allowed", op)

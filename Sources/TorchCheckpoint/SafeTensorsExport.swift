@@ -87,12 +87,12 @@ public enum SafeTensorsExport {
             for (k, v) in try f() { try writer.replaceMetadata(k, with: v) }
         }
         try writer.finish()
-        if check { try verify(c, planned, url) }
+        if check { try verify(c, planned, url, scratch: scratch) }
         return Summary(tensors: planned.count, bytes: total, largestTensorBytes: largest, checked: check)
     }
 
     /// Re-reads the written file and compares every tensor (name, dtype, shape, bytes) with the source.
-    static func verify(_ c: Checkpoint, _ planned: [Planned], _ url: URL) throws {
+    static func verify(_ c: Checkpoint, _ planned: [Planned], _ url: URL, scratch: OwnedBytes) throws {
         let f = try SafeTensorsFile(url: url)
         guard f.names.count == planned.count else {
             throw CheckpointError.layout("check failed: \(url.path) holds \(f.names.count) tensors, expected \(planned.count)")
@@ -102,7 +102,16 @@ public enum SafeTensorsExport {
             guard info.dtype == p.entry.dtype, info.shape == p.entry.shape else {
                 throw CheckpointError.layout("check failed: '\(p.name)' is \(info.dtype.rawValue) \(info.shape) in the output, expected \(p.entry.dtype.rawValue) \(p.entry.shape)")
             }
-            let same = try c.withTensorBytes(p.source, name: p.name) { raw in
+            var storage: UnsafeRawBufferPointer?
+            var held: OwnedBytes?
+            if let key = c.storageKey(of: p.source) {
+                let size = try c.storageSize(key: key)
+                if size <= scratch.count { storage = try c.readStorage(key: key, into: scratch.buffer) } else {
+                    held = try c.storageBytes(key: key)
+                    storage = held?.bytes
+                }
+            }
+            let same = try c.withTensorBytes(p.source, name: p.name, storageBytes: storage) { raw in
                 try f.withBytes(p.name) { written in
                     var offset = 0, equal = true
                     try convert(raw, from: p.source.dtype, to: p.out) { chunk in
@@ -113,6 +122,7 @@ public enum SafeTensorsExport {
                 }
             }
             guard same else { throw CheckpointError.layout("check failed: the bytes of '\(p.name)' differ from the source") }
+            f.evict(p.name)
         }
     }
 

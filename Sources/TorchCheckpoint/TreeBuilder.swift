@@ -25,7 +25,7 @@ struct TreeBuilder {
         case let .complex(r, i): return .complex(r, i)
         case let .string(s): return .string(s)
         case let .bytes(b): return .bytes(b)
-        case let .tuple(items): return .tuple(try items.map { try value($0, depth: d) })
+        case let .tuple(t): return .tuple(try t.items.map { try value($0, depth: d) })
         case let .list(l): return .list(try l.items.map { try value($0, depth: d) })
         case let .set(s): return .set(try s.items.map { try value($0, depth: d) })
         case let .dict(dict):

@@ -6,6 +6,11 @@
 /// out-of-band buffers and the extension registry are refused with a clear message.
 
 final class PyList { var items: [Obj] = [] }
+/// Tuples are boxed too, so a deep or shared structure can be taken apart without recursion.
+final class PyTuple {
+    var items: [Obj]
+    init(_ items: [Obj]) { self.items = items }
+}
 final class PySet { var items: [Obj] = [] }
 final class PyDict {
     var entries: [(key: Obj, value: Obj)] = []
@@ -44,12 +49,19 @@ struct StorageInfo {
 indirect enum Obj {
     case none, bool(Bool), int(Int64), bigInt([UInt8]), float(Double), complex(Double, Double)
     case string(String), bytes([UInt8])
-    case tuple([Obj]), list(PyList), dict(PyDict), set(PySet)
+    case tuple(PyTuple), list(PyList), dict(PyDict), set(PySet)
     case global(String)
     case tensor(TensorRef)
     case storage(StorageInfo)
     case object(String, [Obj])
     case ndarray(NpArray), npdtype(NpDType)
+
+    static func tupleOf(_ items: [Obj]) -> Obj { .tuple(PyTuple(items)) }
+
+    var tupleItems: [Obj]? {
+        if case let .tuple(t) = self { return t.items }
+        return nil
+    }
 
     var hashKey: HashKey? {
         switch self {
@@ -152,10 +164,10 @@ struct Unpickler {
     static func decodeString(_ raw: UnsafeRawBufferPointer) -> String {
         String(decoding: raw, as: UTF8.self)
     }
-    /// Python 2 `str`: UTF-8 if it is, else latin-1 (what detectron2 loads with).
+    /// Python 2 `str` (SHORT_BINSTRING, BINSTRING): latin-1, as detectron2 loads them, so byte data
+    /// (numpy array buffers) survives the round trip through `str` unchanged.
     static func decodeByteString(_ raw: UnsafeRawBufferPointer) -> String {
-        if let s = String(validating: raw, as: UTF8.self) { return s }
-        return String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
+        String(String.UnicodeScalarView(raw.map { Unicode.Scalar($0) }))
     }
 
     static func signedLE(_ raw: UnsafeRawBufferPointer) -> Obj {
@@ -173,6 +185,35 @@ struct Unpickler {
         for i in (0 ..< min(n, 8)).reversed() { v = (v << 8) | UInt64(raw[i]) }
         if n < 8 && negative { v |= ~0 << (UInt64(n) * 8) }
         return .int(Int64(bitPattern: v))
+    }
+
+    /// Takes apart every object the machine built, without recursion. A hostile pickle can nest
+    /// containers a million deep; releasing such a chain the ordinary way recurses once per level
+    /// and overflows the stack. Also breaks reference cycles.
+    mutating func releaseAll(_ extra: Obj? = nil) {
+        var work = stack
+        for m in marks { work += m }
+        work += memo.values
+        if let e = extra { work.append(e) }
+        stack = []; marks = []; memo = [:]
+        var seen = Set<ObjectIdentifier>()
+        while let o = work.popLast() {
+            switch o {
+            case let .tuple(t):
+                if seen.insert(ObjectIdentifier(t)).inserted { work += t.items; t.items = [] }
+            case let .list(l):
+                if seen.insert(ObjectIdentifier(l)).inserted { work += l.items; l.items = [] }
+            case let .set(x):
+                if seen.insert(ObjectIdentifier(x)).inserted { work += x.items; x.items = [] }
+            case let .dict(d):
+                if seen.insert(ObjectIdentifier(d)).inserted {
+                    for e in d.entries { work.append(e.key); work.append(e.value) }
+                    d.entries = []; d.index = [:]
+                }
+            case let .object(_, args): work += args
+            default: break
+            }
+        }
     }
 
     /// Runs to STOP; returns the result (the position after STOP is in `pos`).
@@ -217,11 +258,11 @@ struct Unpickler {
             case 0x42: stack.append(.bytes(Array(try take(try length(4, op), op)))) // BINBYTES
             case 0x8E: stack.append(.bytes(Array(try take(try length(8, op), op)))) // BINBYTES8
             case 0x96: stack.append(.bytes(Array(try take(try length(8, op), op)))) // BYTEARRAY8
-            case 0x29: stack.append(.tuple([])) // EMPTY_TUPLE
-            case 0x85: let a = try pop(op); stack.append(.tuple([a]))
-            case 0x86: let b = try pop(op); let a = try pop(op); stack.append(.tuple([a, b]))
-            case 0x87: let c = try pop(op); let b = try pop(op); let a = try pop(op); stack.append(.tuple([a, b, c]))
-            case 0x74: stack.append(.tuple(try popMark(op))) // TUPLE
+            case 0x29: stack.append(.tupleOf([])) // EMPTY_TUPLE
+            case 0x85: let a = try pop(op); stack.append(.tupleOf([a]))
+            case 0x86: let b = try pop(op); let a = try pop(op); stack.append(.tupleOf([a, b]))
+            case 0x87: let c = try pop(op); let b = try pop(op); let a = try pop(op); stack.append(.tupleOf([a, b, c]))
+            case 0x74: stack.append(.tupleOf(try popMark(op))) // TUPLE
             case 0x5D: stack.append(.list(PyList())) // EMPTY_LIST
             case 0x6C: let l = PyList(); l.items = try popMark(op); stack.append(.list(l)) // LIST
             case 0x7D: stack.append(.dict(PyDict(kind: .dict))) // EMPTY_DICT
@@ -282,11 +323,11 @@ struct Unpickler {
             case 0x52, 0x81: // REDUCE, NEWOBJ
                 let a = try pop(op), f = try pop(op)
                 guard case let .global(g) = f else { throw fail("call of a \(f.kindName), not an allowed global", at: op) }
-                guard case let .tuple(args) = a else { throw fail("arguments of \(g) are a \(a.kindName), not a tuple", at: op) }
+                guard let args = a.tupleItems else { throw fail("arguments of \(g) are a \(a.kindName), not a tuple", at: op) }
                 stack.append(try reducer.reduce(g, args, at: op))
             case 0x92: // NEWOBJ_EX
                 let kw = try pop(op), a = try pop(op), f = try pop(op)
-                guard case let .global(g) = f, case let .tuple(args) = a else { throw fail("malformed NEWOBJ_EX", at: op) }
+                guard case let .global(g) = f, let args = a.tupleItems else { throw fail("malformed NEWOBJ_EX", at: op) }
                 if case let .dict(d) = kw, !d.entries.isEmpty { throw fail("keyword arguments for \(g) are not supported", at: op) }
                 stack.append(try reducer.reduce(g, args, at: op))
             case 0x62: // BUILD

@@ -92,15 +92,17 @@ struct Convert: ParsableCommand {
                 if wantedVariant == nil && !allTensors { wantedVariant = "R-\(entry.depth)" }
                 if layoutName == nil && !allTensors { layoutName = "mmdet-panoptic-fpn" }
             }
-            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant)
+            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant, knownMD5: nil)
         }
     }
 
-    private func convert(input: String, output: String, zooID: String?, layoutName: String?, variant: String?) throws {
+    /// `knownMD5`: the source's digest when already verified (the store's `zoo fetch`); else it is
+    /// computed on another core while the tensors are written, and fills a same-length placeholder
+    /// in the header just before the file is renamed into place.
+    private func convert(input: String, output: String, zooID: String?, layoutName: String?, variant: String?,
+                         knownMD5: String?) throws {
         let started = Date()
-        // The source MD5 is computed on another core while the tensors are written; it fills a
-        // placeholder of the same length in the header just before the file is renamed into place.
-        let md5 = ConcurrentMD5(path: input)
+        let md5 = knownMD5.map(ConcurrentMD5.init(known:)) ?? ConcurrentMD5(path: input)
         let c = try Checkpoint(path: input)
 
         var metadata: [String: String] = [
@@ -192,6 +194,8 @@ final class ConcurrentMD5: @unchecked Sendable {
     private let group = DispatchGroup()
     private var digest: String?
     private var failure: Error?
+
+    init(known: String) { digest = known }
 
     init(path: String) {
         group.enter()

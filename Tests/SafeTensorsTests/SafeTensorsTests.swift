@@ -47,6 +47,8 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try r.info("w").pair.0, .F32)
         XCTAssertEqual(try r.info("w").shape, [2, 3])
         XCTAssertEqual(try r.floats("w"), floats)
+        r.evict("w")
+        XCTAssertEqual(try r.floats("w"), floats) // still readable after its pages were released
         XCTAssertEqual(try r.floats("h"), [1, -2])
         XCTAssertEqual(try r.floats("b"), [1, 3])
         XCTAssertEqual(try r.floats("empty"), [])
@@ -104,6 +106,9 @@ final class SafeTensorsTests: XCTestCase {
                 XCTAssertTrue(String(describing: error).contains(fragment), "\(header): \(error)")
             }
         }
+        // Deeply nested JSON must be an error, not a stack overflow in the parser.
+        let deep = String(repeating: "[", count: 200_000) + String(repeating: "]", count: 200_000)
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: file(#"{"a":"# + deep + "}")))
         var huge = [UInt8](repeating: 0, count: 16)
         huge[0] = 0x01; huge[4] = 0x01 // 2^32 + 1: over the 100 MB limit
         XCTAssertThrowsError(try SafeTensorsFile(bytes: huge)) { XCTAssertTrue(String(describing: $0).contains("at most")) }

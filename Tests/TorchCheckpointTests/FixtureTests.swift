@@ -103,6 +103,22 @@ final class FixtureTests: XCTestCase {
         XCTAssertEqual(ex, [1, 1, 1, 2, 2, 2])
     }
 
+    /// A Python 2 pickle (numpy data in a SHORT_BINSTRING) keeps its bytes, even those that look like UTF-8.
+    func testPython2ByteStringArrayData() throws {
+        var p: [UInt8] = [0x80, 0x02]
+        func text(_ s: String) { p += Array(s.utf8) }
+        text("cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"); p += [0x4B, 0, 0x85, 0x55, 1] + Array("b".utf8) + [0x87, 0x52]
+        p += [0x28, 0x4B, 1, 0x4B, 2, 0x85]
+        text("cnumpy\ndtype\n"); p += [0x55, 2] + Array("f2".utf8) + [0x89, 0x88, 0x87, 0x52]
+        p += [0x28, 0x4B, 3, 0x55, 1, UInt8(ascii: "<"), 0x4E, 0x4E, 0x4E, 0x4A, 0xFF, 0xFF, 0xFF, 0xFF, 0x4A, 0xFF, 0xFF, 0xFF, 0xFF, 0x4B, 0, 0x74, 0x62]
+        p += [0x89, 0x55, 4, 0xC3, 0xA9, 0x00, 0x3C, 0x74, 0x62, 0x2E]
+        let c = try Checkpoint(bytes: p)
+        guard case let .tensor(t) = c.root else { return XCTFail("\(c.root)") }
+        XCTAssertEqual(t.dtype, .float16)
+        XCTAssertEqual(t.shape, [2])
+        XCTAssertEqual(try c.tensorBytes(t), [0xC3, 0xA9, 0x00, 0x3C])
+    }
+
     func testMaliciousGlobalIsRefusedBeforeAnythingRuns() throws {
         XCTAssertThrowsError(try Checkpoint(path: Fixtures.path("h_os_system.pth"))) { error in
             XCTAssertEqual(error as? CheckpointError, .globalNotAllowed("posix.system"))

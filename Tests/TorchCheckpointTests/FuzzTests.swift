@@ -110,6 +110,14 @@ final class FuzzTests: XCTestCase {
         // A list that contains itself.
         let cyc: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E]
         XCTAssertThrowsError(try Checkpoint(bytes: cyc)) { XCTAssertTrue(String(describing: $0).contains("limit exceeded"), "\($0)") }
+        // A million nested tuples, half a million nested lists: refused, and released without
+        // recursing once per level (which would overflow the stack).
+        let tuples: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+        XCTAssertThrowsError(try Checkpoint(bytes: tuples)) { XCTAssertTrue(String(describing: $0).contains("deeper than"), "\($0)") }
+        let lists: [UInt8] = [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 500_000) + [UInt8](repeating: 0x61, count: 499_999) + [0x2E]
+        XCTAssertThrowsError(try Checkpoint(bytes: lists)) { XCTAssertTrue(String(describing: $0).contains("deeper than"), "\($0)") }
+        // The same when the pickle never reaches STOP.
+        XCTAssertThrowsError(try Checkpoint(bytes: Array(tuples.dropLast())))
         // A LONG4 claiming 4 GB, a BINUNICODE8 claiming 2^63 bytes.
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x8B, 0xFF, 0xFF, 0xFF, 0xFF, 0x2E]))
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x04, 0x8D] + [UInt8](repeating: 0xFF, count: 7) + [0x7F, 0x2E]))
