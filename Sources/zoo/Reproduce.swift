@@ -82,8 +82,8 @@ struct Reproduce: ParsableCommand {
     @Option(name: [.customShort("p"), .long], help: ArgumentHelp("Threads of the evaluation (default: all cores).", valueName: "N"))
     var nproc: Int?
 
-    @Flag(name: [.short, .long], help: "No progress lines.")
-    var quiet = false
+    /// `-q/--quiet` comes with the network options (no download or image progress).
+    var quiet: Bool { network.quiet }
 
     func validate() throws {
         guard ["val", "test"].contains(split) else { throw ValidationError("--split takes val or test") }
@@ -231,9 +231,13 @@ struct Reproduce: ParsableCommand {
             return WeightSource(identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)") { try Run.fileStore(w) }
         }
         let cache = CacheLayout()
-        let identity = "zoo \(entry.name)"
+        // The checkpoint's verified MD5 names the weights, so journals of other weights never mix.
+        func identity() -> String {
+            let md5 = cache.path(of: .model, for: entry).flatMap { VerificationRecord.load(for: $0)?.md5 }
+            return "zoo \(entry.name)" + (md5.map { " md5 \($0)" } ?? "")
+        }
         if let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) {
-            return WeightSource(identity: identity) { try Run.fileStore(st.path) }
+            return WeightSource(identity: identity()) { try Run.fileStore(st.path) }
         }
         // Fetch (MD5-verified) and convert once, into the cache.
         let store = try network.store(registry)
@@ -245,7 +249,7 @@ struct Reproduce: ParsableCommand {
         guard let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) else {
             throw CLIError(message: "converting \(entry.id) left no .safetensors in the cache; run `zoo convert \(entry.id)` to see why")
         }
-        return WeightSource(identity: identity) { try Run.fileStore(st.path) }
+        return WeightSource(identity: identity()) { try Run.fileStore(st.path) }
     }
 }
 

@@ -19,7 +19,7 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(layout.bitmaskPath(forImage: "abc-1.jpg"), dir.path + "/labels/pan_seg/bitmasks/val/abc-1.png")
         try FileManager.default.createDirectory(atPath: layout.imagesDirectory, withIntermediateDirectories: true)
         for n in ["c.jpg", "a.jpg", "b.png", "notes.txt"] {
-            FileManager.default.createFile(atPath: layout.imagesDirectory + "/" + n, contents: Data([1]))
+            _ = FileManager.default.createFile(atPath: layout.imagesDirectory + "/" + n, contents: Data([1]))
         }
         XCTAssertEqual(try layout.imageNames(), ["a.jpg", "b.png", "c.jpg"])
     }

@@ -27,6 +27,20 @@ final class DemoCLITests: XCTestCase {
         }
         XCTAssertEqual(try Journal.read(URL(fileURLWithPath: "\(dir)/reproduce/journal.jsonl")).1.count, 2)
 
+        // The converted synthetic weights in the demo's cache look like the zoo's own to a full run at the
+        // model's scale: its PQ is then compared with the published PQ-val, and the run fails beyond the tolerance.
+        let full = try ZooProcess.run(["reproduce", "r50_1x", "--data-root", "\(dir)/bdd100k", "-o", "\(dir)/full",
+                                       "--registry", "\(dir)/registry.json", "--images", "synthetic-0000.jpg"],
+                                      cacheRoot: URL(fileURLWithPath: "\(dir)/cache"))
+        XCTAssertEqual(full.status, 0, full.stderr)  // partial: no tolerance check
+        XCTAssertTrue(full.stdout.contains("not meaningful"), full.stdout)
+        let whole = try ZooProcess.run(["reproduce", "r50_1x", "--data-root", "\(dir)/bdd100k", "-o", "\(dir)/full",
+                                        "--registry", "\(dir)/registry.json"], cacheRoot: URL(fileURLWithPath: "\(dir)/cache"))
+        XCTAssertNotEqual(whole.status, 0)
+        XCTAssertTrue(whole.stderr.contains("differs from the published PQ-val 21.52"), whole.stderr)
+        XCTAssertTrue(whole.stderr.contains("1 already done (resuming)"), whole.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/full/pan_seg.json"))
+
         // A second run reuses its own folder; a folder it did not make is refused.
         let other = work.appendingPathComponent("mine").path
         try fm.createDirectory(atPath: other, withIntermediateDirectories: true)
