@@ -41,6 +41,27 @@ final class DemoCLITests: XCTestCase {
         XCTAssertTrue(whole.stderr.contains("1 already done (resuming)"), whole.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/full/pan_seg.json"))
 
+        // With the published scores and predictions in the cache (here: this run's own), the report puts
+        // them beside ours; a rerun with everything done computes nothing.
+        let name = "panoptic_fpn_r50_fpn_1x_pan_seg_bdd100k"
+        for (from, to) in [("full/scores.json", "cache/scores-val/\(name).json"), ("full/pan_seg.json", "cache/preds/\(name).json")] {
+            try fm.createDirectory(atPath: ("\(dir)/\(to)" as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: "\(dir)/\(from)", toPath: "\(dir)/\(to)")
+        }
+        let again = try ZooProcess.run(["reproduce", "r50_1x", "--data-root", "\(dir)/bdd100k", "-o", "\(dir)/full",
+                                        "--registry", "\(dir)/registry.json"], cacheRoot: URL(fileURLWithPath: "\(dir)/cache"))
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.stderr.contains("2 already done"), again.stderr)
+        XCTAssertFalse(again.stderr.contains("model: Panoptic FPN"), again.stderr)
+        XCTAssertTrue(again.stdout.contains("per category (published scores-val in the cache)"), again.stdout)
+        XCTAssertTrue(again.stdout.contains("agreement with the published predictions"), again.stdout)
+        let overall = again.stdout.split(separator: "\n").last { $0.hasPrefix("overall") && $0.contains("%") }
+        let matched = overall.flatMap { $0.split(separator: " ").last }.map { $0.split(separator: "/") }
+        XCTAssertEqual(matched?.count, 2)
+        XCTAssertEqual(matched?.first, matched?.last)  // every published segment matched
+        XCTAssertNotEqual(matched?.last, "0")
+        XCTAssertTrue(overall?.contains("100.00 %") ?? false, again.stdout)
+
         // A second run reuses its own folder; a folder it did not make is refused.
         let other = work.appendingPathComponent("mine").path
         try fm.createDirectory(atPath: other, withIntermediateDirectories: true)

@@ -144,6 +144,12 @@ final class ReproduceCLITests: XCTestCase {
         XCTAssertEqual(Array(try bytes("\(vis)/synthetic-0002.jpg").prefix(3)), [0xFF, 0xD8, 0xFF])
         // The same drawing either way.
         XCTAssertEqual(try bytes("\(vis)/synthetic-0000.jpg"), try bytes("\(out)/vis/synthetic-0000.jpg"))
+        // zoo run --vis: the overlays of its pan_seg.json.
+        let run = work.appendingPathComponent("run").path
+        let r2 = try ZooProcess.run(["run", "--synthetic", "r50", "\(layout.imagesDirectory)/synthetic-0001.jpg", "-o", run, "--vis"])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: "\(run)/vis"), ["synthetic-0001.jpg"])
+        XCTAssertEqual(Array(try bytes("\(run)/vis/synthetic-0001.jpg").prefix(3)), [0xFF, 0xD8, 0xFF])
         let missing = try ZooProcess.run(["vis", "\(out)/pan_seg.json", "--images", work.path, "-o", vis])
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("have no image"), missing.stderr)
