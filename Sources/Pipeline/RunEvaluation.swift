@@ -16,6 +16,18 @@ public enum GroundTruth: Sendable, Equatable {
         }
     }
 
+    /// The number of images the ground truth covers that are not among `names` (matched by stem).
+    public func extra(beyond names: [String]) throws -> Int {
+        let stems = Set(names.map { ($0 as NSString).deletingPathExtension })
+        switch self {
+        case let .bitmasks(dir):
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            return files.filter { $0.hasSuffix(".png") && !stems.contains(($0 as NSString).deletingPathExtension) }.count
+        case let .scalabel(path):
+            return try ScalabelSource(path: path).frames.filter { !stems.contains(($0.name as NSString).deletingPathExtension) }.count
+        }
+    }
+
     /// The images of `names` that have no ground truth.
     public func missing(for names: [String]) throws -> [String] {
         switch self {

@@ -73,8 +73,11 @@ struct Merge: ParsableCommand {
             }
             let synthetic = merged.header.weights.hasPrefix("synthetic")
             let scaled = merged.header.model.contains("@")
-            let comparable = !merged.narrowed && !synthetic && !scaled
-            let note: String? = comparable ? nil : (merged.narrowed
+            let uncovered = merged.narrowed ? 0 : ((try? truth.extra(beyond: merged.frames.map(\.name))) ?? 0)
+            if uncovered > 0 { Console.note("warning: the ground truth has \(uncovered) image(s) that no shard ran") }
+            let partial = merged.narrowed || uncovered > 0
+            let comparable = !partial && !synthetic && !scaled
+            let note: String? = comparable ? nil : (partial
                 ? "partial run: scored on its images only; the comparison with the published PQ is not meaningful"
                 : synthetic ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable")
             try ScoreReport(registry: registry, entry: entry, frames: merged.frames, truth: truth, directory: output,

@@ -178,8 +178,14 @@ struct Reproduce: ParsableCommand {
                 print("panoptic segmentation challenge linked from https://doc.bdd100k.com/evaluate.html")
                 return
             }
-            let comparable = !selection.isPartial && synthetic == nil && testScale == nil
-            let note: String? = comparable ? nil : (selection.isPartial
+            // Ground truth for images the data root lacks: the run does not cover the split.
+            let uncovered = selection.isPartial ? 0 : ((try? truth.extra(beyond: names)) ?? 0)
+            let partial = selection.isPartial || uncovered > 0
+            if uncovered > 0 {
+                Console.note("warning: the ground truth has \(uncovered) image(s) that are not in \(layout.imagesDirectory); is the image download complete?")
+            }
+            let comparable = !partial && synthetic == nil && testScale == nil
+            let note: String? = comparable ? nil : (partial
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
                 : (synthetic != nil ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,

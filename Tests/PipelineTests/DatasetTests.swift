@@ -62,5 +62,7 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(Array(jpeg.prefix(3)), [0xFF, 0xD8, 0xFF])
         let truth = GroundTruth.bitmasks(directory: layout.bitmaskDirectory)
         XCTAssertEqual(try truth.missing(for: names + ["x.jpg"]), ["x.jpg"])
+        XCTAssertEqual(try truth.extra(beyond: names), 0)
+        XCTAssertEqual(try truth.extra(beyond: [names[1]]), 1)
     }
 }
