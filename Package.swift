@@ -61,6 +61,11 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "TorchCheckpointTests", dependencies: [
+            "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ZooCLITests", dependencies: [
             "zoo", "ZooRegistry", "HTTPTestServer", "Pipeline", "Panoptic",
             .product(name: "Crypto", package: "swift-crypto"),

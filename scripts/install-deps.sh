@@ -5,4 +5,4 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends pkg-config libcurl4-openssl-dev libssl-dev libzip-dev \
-  libopenblas-dev libturbojpeg0-dev libpng-dev
+  libopenblas-dev libturbojpeg0-dev libpng-dev libdeflate0

@@ -39,9 +39,13 @@ if args.first == "--gemm" {
     exit(0)
 }
 if args.first == "--conv" {
-    // One 3x3 convolution 256 -> 256 on a 184x320 map (FPN P2 of a 736x1280 input), per algorithm.
-    let x = Tensor(shape: [256, 184, 320], data: (0..<(256 * 184 * 320)).map { Float($0 % 17) / 17 - 0.5 })
-    let conv = Conv2d(weight: Tensor(shape: [256, 256, 3, 3], data: (0..<(256 * 256 * 9)).map { Float($0 % 13) / 130 - 0.05 }),
+    // One 3x3 convolution, by default 256 -> 256 on a 184x320 map (FPN P2 of a 736x1280 input), per
+    // algorithm: --conv [CIN COUT H W].
+    let dims = args.dropFirst().compactMap { Int($0) }
+    let (ci, co, h, w) = dims.count == 4 ? (dims[0], dims[1], dims[2], dims[3]) : (256, 256, 184, 320)
+    Conv2d.winogradMinimumPixels = 1
+    let x = Tensor(shape: [ci, h, w], data: (0..<(ci * h * w)).map { Float($0 % 17) / 17 - 0.5 })
+    let conv = Conv2d(weight: Tensor(shape: [co, ci, 3, 3], data: (0..<(co * ci * 9)).map { Float($0 % 13) / 130 - 0.05 }),
                       padding: 1)
     for variant in [nil] + Conv2d.Winograd.allCases.map(Optional.some) {
         Conv2d.winograd = variant
@@ -52,7 +56,7 @@ if args.first == "--conv" {
             _ = conv(x)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
-        let macs = Double(conv.multiplyAdds(h: 184, w: 320))
+        let macs = Double(conv.multiplyAdds(h: h, w: w))
         print(String(format: "%@: %.1f ms, %.1f effective GFLOP/s", variant?.rawValue ?? "gemm", best * 1000,
                      2 * macs / best / 1e9))
     }
@@ -77,7 +81,12 @@ do {
     for run in 0..<(warmup + runs) {
         let profiler = StageProfiler()
         let image = try profiler.measure("decode+preprocess") { Preprocess.run(try BGRImage.load(path: path)) }
-        _ = model(image, profiler: profiler)
+        let out = model(image, profiler: profiler)
+        _ = profiler.measure("semantic_upsample") {
+            PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)
+        }
+        // Informational, already inside "rpn": the proposal generation alone (top-k, decoding, NMS).
+        _ = profiler.measure("(rpn proposals)") { model.rpnHead.proposals(out.rpnRaw, imageShape: image.meta.imgShape) }
         if run < warmup { continue }
         for s in profiler.stages {
             if times[s.name] == nil { order.append(s.name) }
@@ -92,7 +101,7 @@ do {
     var dense = 0.0
     for name in order {
         let t = median(times[name] ?? [0]), m = macs[name] ?? 0
-        if name != "decode+preprocess" { dense += t }
+        if name != "decode+preprocess" && !name.hasPrefix("(") { dense += t }
         print(name.padding(toLength: 18, withPad: " ", startingAt: 0)
               + String(format: " %8.1f %8.2f %8.1f", t * 1000, Double(m) / 1e9, t > 0 ? 2 * Double(m) / t / 1e9 : 0))
     }

@@ -16,12 +16,21 @@ func floats(_ path: String) -> [Float] {
     return d.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
 }
 
+/// CPU seconds of the process (all threads): less sensitive than wall time to other jobs on the machine.
+func cpuSeconds() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
+
 func time<T>(_ label: String, _ times: inout [String: [Double]], _ body: () -> T) -> T {
-    let t0 = DispatchTime.now().uptimeNanoseconds
+    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuSeconds()
     let r = body()
     times[label, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    cpu[label, default: []].append(cpuSeconds() - c0)
     return r
 }
+nonisolated(unsafe) var cpu: [String: [Double]] = [:]
 
 let repeats = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
 // HEADS_BENCH_WINOGRAD=off|f2x3|f4x3 picks the 3x3 convolution path (default: the library's).
@@ -81,7 +90,29 @@ for _ in 0..<repeats {
     }
 }
 print("median of \(repeats), winograd \(Conv2d.winograd?.rawValue ?? "off"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+print("stage                                        wall (s)   CPU (s, all threads)")
 for (k, v) in times.sorted(by: { $0.key < $1.key }) {
-    let s = v.sorted()
-    print(String(format: "%-42@ %7.3f s", k as NSString, s[s.count / 2]))
+    let s = v.sorted(), c = (cpu[k] ?? [0]).sorted()
+    print(k.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %8.3f %10.3f", s[s.count / 2], c[c.count / 2]))
+}
+
+// The mask head's layers alone, on one stacked chunk of 50 RoIs ([256, 50 * 15, 14]).
+do {
+    var parts: [String: [Double]] = [:]
+    let x = Tensor(shape: [256, 750, 14], data: (0..<(256 * 750 * 14)).map { _ in Float.random(in: 0...1, using: &rng) })
+    let w = Tensor(shape: [256, 256, 3, 3], data: (0..<(256 * 256 * 9)).map { _ in Float.random(in: -0.03...0.03, using: &rng) })
+    let conv = Conv2d(weight: w, bias: [Float](repeating: 0, count: 256), padding: 1)
+    let up = ConvTranspose2d(weight: Tensor(shape: [256, 256, 2, 2], data: Array(w.data[0..<(256 * 256 * 4)])))
+    for _ in 0..<repeats {
+        _ = time("  layer: conv 3x3 on 50 stacked RoIs", &parts) { conv(x, relu: true) }
+        _ = time("  layer: deconv 2x2 on 50 stacked RoIs", &parts) { up(x, relu: true) }
+        if ProcessInfo.processInfo.environment["HEADS_BENCH_P3"] != nil {
+            let p3 = Tensor(shape: [256, 64, 160], data: Array(x.data[0..<(256 * 64 * 160)]))
+            _ = time("  layer: conv 3x3 on [256, 64, 160]", &parts) { conv(p3, relu: true) }
+        }
+    }
+    for (k, v) in parts.sorted(by: { $0.key < $1.key }) {
+        let s = v.sorted(), c = (cpu[k] ?? [0]).sorted()
+        print(k.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %8.3f %10.3f", s[s.count / 2], c[c.count / 2]))
+    }
 }

@@ -1,7 +1,8 @@
 import CTurboJPEG
 
 /// JPEG decoding through libjpeg-turbo's TurboJPEG API with its defaults (accurate integer DCT, fancy
-/// upsampling) into BGR: the same bytes OpenCV's `imread` gives with the same libjpeg-turbo.
+/// upsampling) into BGR: the same bytes OpenCV's `imread` gives with the same libjpeg-turbo, turned
+/// by the EXIF orientation as OpenCV turns it.
 public enum JPEG {
     public static func decode(_ bytes: [UInt8]) throws -> BGRImage {
         guard let handle = tjInitDecompress() else { throw ImagingError.decodeFailed("libjpeg-turbo did not start") }
@@ -25,7 +26,7 @@ public enum JPEG {
             count = w * h * 3
         }
         if let failure { throw ImagingError.decodeFailed(failure) }
-        return BGRImage(width: w, height: h, pixels: pixels)
+        return EXIFOrientation.apply(EXIFOrientation.read(bytes), to: BGRImage(width: w, height: h, pixels: pixels))
     }
 
     private static func message(_ handle: tjhandle) -> String {

@@ -25,6 +25,7 @@ public struct DenseModel: Sendable {
     /// Binds `backbone.*`, `neck.*`, `rpn_head.*`, `semantic_head.*` from `binder` (the RoI heads take the
     /// rest from the same binder; call `binder.finish()` once all parts are bound).
     public init(binder: WeightBinder, rpnConfig: RPNConfig = RPNConfig()) throws {
+        MemoryTuning.keepFreedMemory()
         backbone = try ResNet(binder: binder)
         neck = FPN(binder: binder)
         rpnHead = RPNHead(binder: binder, config: rpnConfig)

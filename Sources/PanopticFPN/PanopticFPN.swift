@@ -13,9 +13,12 @@ public struct PanopticResult: Sendable {
     public var panoptic: [Int32]
     /// The detections of the panoptic detection step, best first (original pixels).
     public var detections: [Detection]
+    /// `[k, 28 * 28]`: the mask logits of each detection's class (what is pasted), for checks and debugging.
+    public var maskLogits: [Float]
 
-    public init(height: Int, width: Int, panoptic: [Int32], detections: [Detection]) {
+    public init(height: Int, width: Int, panoptic: [Int32], detections: [Detection], maskLogits: [Float] = []) {
         self.height = height; self.width = width; self.panoptic = panoptic; self.detections = detections
+        self.maskLogits = maskLogits
     }
 }
 
@@ -89,7 +92,11 @@ public struct PanopticFPN: Sendable {
             let (ids, labels) = fusionHead.layMasks(detections: detections, masks: masks, height: h, width: w)
             return fusionHead.fuse(idMap: ids, labels: labels, semantic: semantic)
         }
-        return PanopticResult(height: h, width: w, panoptic: pan, detections: detections)
+        let per = 4 * roiHead.rcnn.maskRoiOutputSize * roiHead.rcnn.maskRoiOutputSize, nc = roiHead.maskHead.numClasses
+        var own = [Float]()
+        own.reserveCapacity(detections.count * per)
+        for (i, d) in detections.enumerated() { own += logits[(i * nc + d.label) * per..<(i * nc + d.label + 1) * per] }
+        return PanopticResult(height: h, width: w, panoptic: pan, detections: detections, maskLogits: own)
     }
 
     /// Channel argmax of `[C, H, W]` logits (the first channel wins a tie, as torch's `argmax`).

@@ -26,18 +26,19 @@ public final class StageProfiler {
         return result
     }
 
-    func count(_ macs: Int) { pendingMACs += macs }
+    /// Adds multiply-adds to the stage being measured (for the GFLOP/s column).
+    public func count(_ macs: Int) { pendingMACs += macs }
 
     public var totalSeconds: Double { stages.reduce(0) { $0 + $1.seconds } }
 
     /// One line per stage: name, milliseconds, GMAC, GFLOP/s.
     public func report() -> String {
-        var lines = ["stage                    ms     GMAC  GFLOP/s"]
+        var lines = ["stage                      ms     GMAC  GFLOP/s"]
         for s in stages {
-            lines.append(String(format: "%-20@ %8.1f %8.2f %8.1f", s.name as NSString, s.seconds * 1000,
-                                Double(s.multiplyAdds) / 1e9, s.gflops))
+            lines.append(s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                + String(format: " %8.1f %8.2f %8.1f", s.seconds * 1000, Double(s.multiplyAdds) / 1e9, s.gflops))
         }
-        lines.append(String(format: "%-20@ %8.1f", "total" as NSString, totalSeconds * 1000))
+        lines.append("total".padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %8.1f", totalSeconds * 1000))
         return lines.joined(separator: "\n")
     }
 }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// A 2-D convolution (cross-correlation, as torch's `Conv2d`), with its bias and an optional fused ReLU
 /// and residual addition, computed as one GEMM on OpenBLAS.
@@ -19,14 +20,19 @@ public struct Conv2d: Sendable {
     /// The Winograd variant 3x3 stride-1 layers use (nil: im2col + GEMM for every layer). Process-wide;
     /// set it before running a model, not while one runs.
     nonisolated(unsafe) public static var winograd: Winograd? = .f4x3
+    /// Smaller outputs take the GEMM path: with few tiles, the a² small GEMMs and the transforms cost more
+    /// than the multiplications they save.
+    nonisolated(unsafe) public static var winogradMinimumPixels = 1024
 
     /// `[Cout, Cin, kh, kw]`.
-    public var weight: Tensor
+    public let weight: Tensor
     /// `[Cout]`; zeros when the layer has none.
-    public var bias: [Float]
-    public var stride: Int
-    public var padding: Int
-    public var dilation: Int
+    public let bias: [Float]
+    public let stride: Int
+    public let padding: Int
+    public let dilation: Int
+    /// Transformed weights of the Winograd path, made on first use and shared by copies of the layer.
+    private let winogradWeights = WinogradWeightCache()
 
     public init(weight: Tensor, bias: [Float]? = nil, stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
         precondition(weight.rank == 4, "Conv2d: weight \(weight.shape) is not [Cout, Cin, kh, kw]")
@@ -102,15 +108,19 @@ public struct Conv2d: Sendable {
         let (oh, ow) = outputSize(h: h, w: w)
         let cout = outChannels, k = cin * kh * kw, n = oh * ow
         if let r = residual { precondition(r.count == cout * n, "Conv2d: residual \(r.shape)") }
+        let winograd = winogradTransform(oh: oh, ow: ow)
+        // The Winograd path adds the residual found in `out`; the GEMM paths add it in their epilogue.
         var out = Tensor(uninitialized: [cout, oh, ow]) { o in
-            if let r = residual { _ = o.initialize(from: r.data) }
+            if winograd != nil, let r = residual { _ = o.initialize(from: r.data) }
         }
-        let beta: Float = residual == nil ? 0 : 1
+        let empty: [Float] = []
         weight.data.withUnsafeBufferPointer { wp in
             x.data.withUnsafeBufferPointer { xp in
+                (residual?.data ?? empty).withUnsafeBufferPointer { rp in
                 out.data.withUnsafeMutableBufferPointer { op in
-                    if let t = winogradTransform(oh: oh, ow: ow) {
-                        let u = t.transformWeights(weight.data, cout: cout, cin: cin)
+                    let res = residual == nil ? nil : rp.baseAddress
+                    if let t = winograd {
+                        let u = winogradWeights.get(t) { t.transformWeights(weight.data, cout: cout, cin: cin) }
                         u.withUnsafeBufferPointer { up in
                             t.convolve(xp.baseAddress!, cin: cin, h: h, w: w, pad: padding, u: up.baseAddress!,
                                        cout: cout, bias: bias, relu: relu, addResidual: residual != nil,
@@ -119,38 +129,77 @@ public struct Conv2d: Sendable {
                         return
                     }
                     if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(n), Int32(k),
-                                    1, wp.baseAddress, Int32(k), xp.baseAddress, Int32(n), beta,
-                                    op.baseAddress, Int32(n))
+                        // Column blocks whose output (about 256 K floats) is still in cache for the epilogue.
+                        let nb = max(256, (1 << 18) / max(cout, 1))
+                        var c0 = 0
+                        while c0 < n {
+                            let cols = min(nb, n - c0)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(k),
+                                        1, wp.baseAddress, Int32(k), xp.baseAddress! + c0, Int32(n), 0,
+                                        op.baseAddress! + c0, Int32(n))
+                            epilogue(op.baseAddress!, residual: res, ld: n, from: c0, count: cols, relu: relu)
+                            c0 += cols
+                        }
                         return
                     }
                     // Blocks of whole output rows, about 4 M floats of unfolded input each.
                     let rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: k * rowsPerBlock * ow)
-                    defer { scratch.deallocate() }
-                    var y0 = 0
-                    while y0 < oh {
-                        let rows = min(rowsPerBlock, oh - y0)
-                        let nb = rows * ow
-                        im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows, ow: ow,
-                               into: scratch)
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nb), Int32(k),
-                                    1, wp.baseAddress, Int32(k), scratch, Int32(nb), beta,
-                                    op.baseAddress! + y0 * ow, Int32(n))
-                        y0 += rows
+                    ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
+                        var y0 = 0
+                        while y0 < oh {
+                            let rows = min(rowsPerBlock, oh - y0)
+                            let nb = rows * ow
+                            im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows, ow: ow,
+                                   into: scratch)
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nb), Int32(k),
+                                        1, wp.baseAddress, Int32(k), scratch, Int32(nb), 0,
+                                        op.baseAddress! + y0 * ow, Int32(n))
+                            epilogue(op.baseAddress!, residual: res, ld: n, from: y0 * ow, count: nb, relu: relu)
+                            y0 += rows
+                        }
+                    }
+                }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `out[co, c] = relu(out[co, c] + bias[co] + residual[co, c])` for columns c in from..<from+count of a
+    /// `[Cout, ld]` output, right after the GEMM wrote them (while they are in cache).
+    private func epilogue(_ out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, ld: Int,
+                          from c0: Int, count: Int, relu: Bool) {
+        bias.withUnsafeBufferPointer { bp in
+            let b = bp.baseAddress!
+            parallelFor(outChannels, minPerThread: max(1, 16_384 / max(count, 1))) { range in
+                for co in range {
+                    let row = out + co * ld + c0, bc = b[co]
+                    if let residual {
+                        let r = residual + co * ld + c0
+                        if relu {
+                            for i in 0..<count { row[i] = max(row[i] + bc + r[i], 0) }
+                        } else {
+                            for i in 0..<count { row[i] = row[i] + bc + r[i] }
+                        }
+                    } else if relu {
+                        for i in 0..<count { row[i] = max(row[i] + bc, 0) }
+                    } else {
+                        for i in 0..<count { row[i] += bc }
                     }
                 }
             }
         }
-        if winogradTransform(oh: oh, ow: ow) == nil { addBias(&out.data, channels: cout, plane: n, relu: relu) }
-        return out
     }
+
+    /// Whether this layer takes the Winograd path for an output of `oh` x `ow`.
+    public func usesWinograd(oh: Int, ow: Int) -> Bool { winogradTransform(oh: oh, ow: ow) != nil }
 
     /// The Winograd variant for this layer and output size, nil for the im2col/GEMM path: 3x3, stride 1,
     /// no dilation, enough channels and pixels for the transforms to pay off.
     func winogradTransform(oh: Int, ow: Int) -> WinogradTransform? {
         guard let variant = Conv2d.winograd, weight.shape[2] == 3, weight.shape[3] == 3, stride == 1,
-              dilation == 1, padding <= 2, inChannels >= 16, outChannels >= 16, oh * ow >= 256 else { return nil }
+              dilation == 1, padding <= 2, inChannels >= 16, outChannels >= 16,
+              oh * ow >= Conv2d.winogradMinimumPixels else { return nil }
         switch variant {
         case .f2x3: return .f2x3
         case .f4x3: return .f4x3
@@ -194,28 +243,17 @@ public struct Conv2d: Sendable {
     }
 }
 
-/// `v[c, i] = max(v[c, i] + bias[c], 0 if relu)` over a `[C, plane]` buffer, split across threads.
-func addBias(_ v: inout [Float], channels: Int, plane: Int, relu: Bool, bias: [Float]) {
-    v.withUnsafeMutableBufferPointer { vp in
-        bias.withUnsafeBufferPointer { bp in
-            let base = vp.baseAddress!, b = bp.baseAddress!
-            parallelFor(channels, minPerThread: 8) { range in
-                for c in range {
-                    let row = base + c * plane
-                    let bc = b[c]
-                    if relu {
-                        for i in 0..<plane { row[i] = max(row[i] + bc, 0) }
-                    } else {
-                        for i in 0..<plane { row[i] += bc }
-                    }
-                }
-            }
-        }
-    }
-}
+/// The Winograd-domain weights of one layer, computed once (thread-safe).
+final class WinogradWeightCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cached: (m: Int, u: [Float])?
 
-extension Conv2d {
-    fileprivate func addBias(_ v: inout [Float], channels: Int, plane: Int, relu: Bool) {
-        Tensors.addBias(&v, channels: channels, plane: plane, relu: relu, bias: bias)
+    func get(_ t: WinogradTransform, _ make: () -> [Float]) -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cached, c.m == t.m { return c.u }
+        let u = make()
+        cached = (t.m, u)
+        return u
     }
 }

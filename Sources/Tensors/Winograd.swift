@@ -97,13 +97,25 @@ struct WinogradTransform: Sendable {
                   out: UnsafeMutablePointer<Float>, oh: Int, ow: Int) {
         let a = alpha, a2 = a * a
         let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m
-        // Blocks of whole tile rows: about 8 M floats of transformed input each, so each of the a² GEMMs
+        // Blocks of whole tile rows: about 16 M floats of transformed input each, so each of the a² GEMMs
         // is large enough for OpenBLAS to run near its peak.
-        let rowsPerBlock = max(1, min(tilesY, (1 << 23) / max(1, a2 * max(cin, cout) * tilesX)))
+        let rowsPerBlock = max(1, min(tilesY, (1 << 24) / max(1, a2 * max(cin, cout) * tilesX)))
         let maxTiles = rowsPerBlock * tilesX
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: a2 * cin * maxTiles)
-        let mm = UnsafeMutablePointer<Float>.allocate(capacity: a2 * cout * maxTiles)
-        defer { v.deallocate(); mm.deallocate() }
+        ScratchPool.shared.with(a2 * cin * maxTiles) { v in
+            ScratchPool.shared.with(a2 * cout * maxTiles) { mm in
+                convolveBlocks(x, cin: cin, h: h, w: w, pad: pad, u: u, cout: cout, bias: bias, relu: relu,
+                               addResidual: addResidual, out: out, oh: oh, ow: ow, v: v, mm: mm,
+                               rowsPerBlock: rowsPerBlock)
+            }
+        }
+    }
+
+    private func convolveBlocks(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, pad: Int,
+                                u: UnsafePointer<Float>, cout: Int, bias: [Float], relu: Bool, addResidual: Bool,
+                                out: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
+                                v: UnsafeMutablePointer<Float>, mm: UnsafeMutablePointer<Float>, rowsPerBlock: Int) {
+        let a = alpha, a2 = a * a
+        let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m
         // Padded input row span covered by a tile row: tilesX * m + 2 columns.
         let span = tilesX * m + 2
         var ty0 = 0
@@ -114,8 +126,7 @@ struct WinogradTransform: Sendable {
                 let rowsBuf = UnsafeMutablePointer<Float>.allocate(capacity: a * span)   // input rows
                 let colBuf = UnsafeMutablePointer<Float>.allocate(capacity: a * span)    // Bᵀ along y
                 let taps = UnsafeMutablePointer<Float>.allocate(capacity: a * tilesX)    // de-interleaved
-                let res = UnsafeMutablePointer<Float>.allocate(capacity: a * tilesX)
-                defer { rowsBuf.deallocate(); colBuf.deallocate(); taps.deallocate(); res.deallocate() }
+                defer { rowsBuf.deallocate(); colBuf.deallocate(); taps.deallocate() }
                 for ci in range {
                     let plane = x + ci * h * w
                     for r in 0..<rows {
@@ -136,19 +147,16 @@ struct WinogradTransform: Sendable {
                             }
                         }
                         // Bᵀ along y: colBuf[i] = Σ_k Bᵀ[i][k] rows[k], over the whole span.
-                        applyRows(bt, a, a, rowsBuf, colBuf, span)
-                        // Along x per tile: V[i][j](t) = Σ_k Bᵀ[j][k] colBuf[i][t m + k].
+                        applyRows(bt, a, a, rowsBuf, span, colBuf, span, span)
+                        // Along x per tile: V[i][j](t) = Σ_k Bᵀ[j][k] colBuf[i][t m + k], written in place.
                         for i in 0..<a {
                             let c = colBuf + i * span
                             for k in 0..<a {
                                 let tk = taps + k * tilesX
                                 for t in 0..<tilesX { tk[t] = c[t * m + k] }
                             }
-                            applyRows(bt, a, a, taps, res, tilesX)
-                            for j in 0..<a {
-                                (v + ((i * a + j) * cin + ci) * nt + r * tilesX)
-                                    .update(from: res + j * tilesX, count: tilesX)
-                            }
+                            applyRows(bt, a, a, taps, tilesX, v + ((i * a) * cin + ci) * nt + r * tilesX,
+                                      cin * nt, tilesX)
                         }
                     }
                 }
@@ -159,34 +167,28 @@ struct WinogradTransform: Sendable {
                             u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
                             mm + xi * cout * nt, Int32(nt))
             }
-            // Y = Aᵀ M A, plus bias, residual, ReLU.
+            // Y = Aᵀ M A, plus bias, residual, ReLU; each 1-D pass runs over all the block's tiles.
             parallelFor(cout) { range in
-                let mt = UnsafeMutablePointer<Float>.allocate(capacity: a * tilesX)
-                let s1 = UnsafeMutablePointer<Float>.allocate(capacity: m * a * tilesX)
-                let y = UnsafeMutablePointer<Float>.allocate(capacity: m * tilesX)
-                defer { mt.deallocate(); s1.deallocate(); y.deallocate() }
+                let s1 = UnsafeMutablePointer<Float>.allocate(capacity: m * a * nt)
+                let y = UnsafeMutablePointer<Float>.allocate(capacity: m * m * nt)
+                defer { s1.deallocate(); y.deallocate() }
                 for co in range {
+                    // s1[i][j](t) = Σ_k Aᵀ[i][k] M[k][j](t)   (s1 laid out [i][j][t])
+                    for j in 0..<a {
+                        applyRows(at, m, a, mm + (j * cout + co) * nt, a * cout * nt, s1 + j * nt, a * nt, nt)
+                    }
+                    // y[i][jj](t) = Σ_j Aᵀ[jj][j] s1[i][j](t)   (y laid out [i][jj][t])
+                    for i in 0..<m {
+                        applyRows(at, m, a, s1 + i * a * nt, nt, y + i * m * nt, nt, nt)
+                    }
                     let b = bias[co]
                     let plane = out + co * oh * ow
                     for r in 0..<rows {
-                        // Aᵀ along the first index: s1[i][j](t) = Σ_k Aᵀ[i][k] M[k][j](t).
-                        for j in 0..<a {
-                            for k in 0..<a {
-                                (mt + k * tilesX).update(from: mm + ((k * a + j) * cout + co) * nt + r * tilesX,
-                                                         count: tilesX)
-                            }
-                            applyRows(at, m, a, mt, s1 + j * m * tilesX, tilesX)
-                        }
-                        // Along the second: Y[i][jj](t) = Σ_j Aᵀ[jj][j] s1[i][j](t); then scatter.
                         let yBase = (ty0 + r) * m
                         for i in 0..<m where yBase + i < oh {
-                            for j in 0..<a {
-                                (mt + j * tilesX).update(from: s1 + (j * m + i) * tilesX, count: tilesX)
-                            }
-                            applyRows(at, m, a, mt, y, tilesX)
                             let orow = plane + (yBase + i) * ow
                             for jj in 0..<m {
-                                let yj = y + jj * tilesX
+                                let yj = y + (i * m + jj) * nt + r * tilesX
                                 var t = 0
                                 while t < tilesX && t * m + jj < ow {
                                     let o = t * m + jj
@@ -205,18 +207,19 @@ struct WinogradTransform: Sendable {
     }
 }
 
-/// `dst[i] = Σ_k mat[i][k] src[k]` for `rows x cols` `mat`, where `src[k]` and `dst[i]` are vectors of
-/// `n` floats `n` apart; zero coefficients are skipped, ±1 need no multiplication.
+/// `dst[i] = Σ_k mat[i][k] src[k]` for a `rows x cols` matrix, where `src[k]` is the vector of `n` floats
+/// at `src + k * srcStride` and `dst[i]` the one at `dst + i * dstStride`; zero coefficients are skipped
+/// and ±1 need no multiplication.
 @inline(__always)
-private func applyRows(_ mat: [Float], _ rows: Int, _ cols: Int, _ src: UnsafePointer<Float>,
-                       _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+private func applyRows(_ mat: [Float], _ rows: Int, _ cols: Int, _ src: UnsafePointer<Float>, _ srcStride: Int,
+                       _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int, _ n: Int) {
     for i in 0..<rows {
-        let d = dst + i * n
+        let d = dst + i * dstStride
         var first = true
         for k in 0..<cols {
             let c = mat[i * cols + k]
             if c == 0 { continue }
-            let sk = src + k * n
+            let sk = src + k * srcStride
             if first {
                 if c == 1 {
                     d.update(from: sk, count: n)

@@ -20,6 +20,8 @@ public final class Checkpoint: @unchecked Sendable {
 
     /// Storage key → where its bytes are.
     let storageRecords: [String: Record]
+    /// Every record of the container.
+    let allRecords: [String: Record]
 
     public convenience init(path: String) throws {
         try self.init(source: ByteSource(path: path))
@@ -65,16 +67,16 @@ public final class Checkpoint: @unchecked Sendable {
                 }
                 recs[key] = r
             }
-            format = .zip; root = value; archivePrefix = zip.prefix; bigEndian = big; storageRecords = recs
+            format = .zip; root = value; archivePrefix = zip.prefix; bigEndian = big; storageRecords = recs; allRecords = zip.records
         case .legacy:
             let (value, recs, big) = try LegacyContainer.read(source)
-            format = .legacy; root = value; archivePrefix = nil; bigEndian = big; storageRecords = recs
+            format = .legacy; root = value; archivePrefix = nil; bigEndian = big; storageRecords = recs; allRecords = recs
         case .pickle:
             let pickle = try source.read(0, source.size)
             let value = try Checkpoint.unpickle(pickle) { _ in
                 throw CheckpointError.unsupportedFormat("a plain pickle with persistent ids (storages outside the pickle)")
             }
-            format = .pickle; root = value; archivePrefix = nil; bigEndian = false; storageRecords = [:]
+            format = .pickle; root = value; archivePrefix = nil; bigEndian = false; storageRecords = [:]; allRecords = [:]
         case .tar:
             throw CheckpointError.unsupportedFormat("the pre-1.0 tar checkpoint format; load it with torch <= 1.x and re-save it with torch.save")
         case .safetensors:
@@ -82,6 +84,25 @@ public final class Checkpoint: @unchecked Sendable {
         case .unknown:
             throw CheckpointError.unsupportedFormat("\(source.name) is neither a zip checkpoint, a legacy checkpoint nor a pickle (first bytes \(head.prefix(8).map { String(format2: $0) }.joined(separator: " ")))")
         }
+    }
+
+    /// Where each record of the container is (zip records by name after the archive folder; legacy
+    /// storages by key). For tools and tests.
+    public var records: [(name: String, dataOffset: Int, size: Int)] {
+        allRecords.map { ($0.key, $0.value.dataOffset, $0.value.size) }.sorted { $0.dataOffset < $1.dataOffset }
+    }
+
+    /// The bytes of a zip record (`data.pkl`, `byteorder`, `data/0`, ...), CRC-checked.
+    public func recordBytes(_ name: String) throws -> [UInt8] {
+        guard let r = allRecords[name] else { throw CheckpointError.recordMissing(name) }
+        return try Checkpoint.readVerified(r, source)
+    }
+
+    /// Decodes a bare pickle with the same restricted machine, accepting torch's zip storage ids
+    /// (the storages themselves are not read). For tools and fuzzing.
+    public static func decodePickle(_ bytes: [UInt8]) throws -> PickleValue {
+        var storages: [String: StorageInfo] = [:]
+        return try unpickle(bytes) { try zipPersistentLoad($0, &storages) }
     }
 
     /// Every tensor reachable from the root, named by its dotted path.

@@ -8,10 +8,12 @@ public struct CheckpointLayout: Codable, Sendable, Equatable {
         public var key: String
         public var shape: [Int]
         public var dtype: String
+        public init(key: String, shape: [Int], dtype: String) { self.key = key; self.shape = shape; self.dtype = dtype }
     }
     public struct Variant: Codable, Sendable, Equatable {
         public var name: String
         public var tensors: [ExpectedTensor]
+        public init(name: String, tensors: [ExpectedTensor]) { self.name = name; self.tensors = tensors }
     }
 
     public var name: String
@@ -24,6 +26,12 @@ public struct CheckpointLayout: Codable, Sendable, Equatable {
     /// Empty: any keys are accepted.
     public var variants: [Variant]
 
+    public init(name: String, description: String = "", stateDict: String, stripPrefixes: [String] = [],
+                meta: String? = nil, variants: [Variant] = []) {
+        self.name = name; self.description = description; self.stateDict = stateDict
+        self.stripPrefixes = stripPrefixes; self.meta = meta; self.variants = variants
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, description, stateDict = "state_dict", stripPrefixes = "strip_prefixes", meta, variants
     }
@@ -31,6 +39,11 @@ public struct CheckpointLayout: Codable, Sendable, Equatable {
     /// The layouts built into the binary, in detection order.
     public static func builtIn() throws -> [CheckpointLayout] {
         try BuiltInLayouts.json.map { try decode(Data($0.utf8), source: "built-in") }
+    }
+
+    /// The built-in layouts as (file name in `Converters/`, JSON text).
+    public static var builtInSources: [(file: String, json: String)] {
+        Array(zip(BuiltInLayouts.files, BuiltInLayouts.json))
     }
 
     public static func load(path: String) throws -> CheckpointLayout {

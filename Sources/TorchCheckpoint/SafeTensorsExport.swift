@@ -126,8 +126,9 @@ public enum SafeTensorsExport {
         }
     }
 
-    /// Hands `body` the bytes in the output dtype (the input itself when nothing changes), in chunks.
-    static func convert(_ raw: UnsafeRawBufferPointer, from: DType, to: DType, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Hands `body` little-endian `from` values converted to `to` (floating-point dtypes; round to
+    /// nearest even), in chunks; the input itself when nothing changes.
+    public static func convert(_ raw: UnsafeRawBufferPointer, from: DType, to: DType, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         if from == to || raw.count == 0 { return try body(raw) }
         let n = raw.count / from.size
         let chunk = 1 << 16

@@ -22,6 +22,12 @@ public struct TensorRef: Sendable, Equatable {
     /// The bytes are big-endian (a big-endian archive, or a numpy `>` dtype).
     public var bigEndian = false
 
+    public init(dtype: DType, shape: [Int], strides: [Int], storageOffset: Int, data: TensorData,
+                conj: Bool = false, neg: Bool = false, bigEndian: Bool = false) {
+        self.dtype = dtype; self.shape = shape; self.strides = strides; self.storageOffset = storageOffset
+        self.data = data; self.conj = conj; self.neg = neg; self.bigEndian = bigEndian
+    }
+
     public var numel: Int { shape.reduce(1, *) }
     /// Bytes of the contiguous, little-endian result.
     public var byteCount: Int { numel * dtype.size }
@@ -71,6 +77,7 @@ public indirect enum PickleValue: Sendable, Equatable {
     public struct DictEntry: Sendable, Equatable {
         public var key: PickleValue
         public var value: PickleValue
+        public init(key: PickleValue, value: PickleValue) { self.key = key; self.value = value }
     }
 
     /// Looks up a string key in a dict value.

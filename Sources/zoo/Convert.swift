@@ -67,6 +67,7 @@ struct Convert: ParsableCommand {
                 return
             }
             var zooID: String?
+            var knownMD5: String?
             var wantedVariant = variant
             var layoutName = layout
             let input: String
@@ -86,13 +87,18 @@ struct Convert: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: pth.path) else {
                     throw CLIError(message: "\(entry.id) is not downloaded yet (no \(pth.path)): run `zoo fetch \(entry.id)` first")
                 }
+                // Only a file `zoo fetch` verified (its record still matching size and mtime).
+                guard let record = VerificationRecord.load(for: pth), record.matches(fileAt: pth) else {
+                    throw CLIError(message: "\(pth.path) is not verified (or changed since): run `zoo fetch \(entry.id)` first")
+                }
+                knownMD5 = record.md5
                 input = pth.path
                 out = output ?? st.path
                 zooID = entry.id
                 if wantedVariant == nil && !allTensors { wantedVariant = "R-\(entry.depth)" }
                 if layoutName == nil && !allTensors { layoutName = "mmdet-panoptic-fpn" }
             }
-            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant, knownMD5: nil)
+            try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant, knownMD5: knownMD5)
         }
     }
 

@@ -11,20 +11,22 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a zoo model on images and write pan_seg.json, as bdd100k-models' test.py --format-only does.",
         discussion: """
-        The weights come from a zoo id (the converted .safetensors in the cache, or the downloaded .pth \
-        converted in memory), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
+        The weights come from a zoo id (the converted .safetensors in the cache; the .pth is fetched, \
+        verified and converted into the cache first when needed), from --weights FILE (.safetensors or .pth), or from --synthetic r50|r101 (the \
         reference recipe, for tests and demos). The architecture (R-50 or R-101) is read from the weights.
 
         INPUT is any number of .jpg / .png files or folders of them. DIR/pan_seg.json gets one Scalabel \
         frame per image, named by its file name, with one label per panoptic segment (COCO RLE), exactly \
         the file the official evaluator (`zoo eval`) and every BDD100K tool read. With --bitmasks, \
-        DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image.
+        DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image; with --vis, DIR/vis/<stem>.jpg an \
+        overlay of the segments on the image.
 
         An image that cannot be read stops the run with an error; the frames of the images before it are \
         kept in pan_seg.json.
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
+    @OptionGroup var network: NetworkOptions
 
     @Argument(help: ArgumentHelp("[ID] INPUT...: an optional zoo id (e.g. r50_1x), then image files or folders.",
                                  valueName: "ID|INPUT"))
@@ -46,13 +48,13 @@ struct Run: ParsableCommand {
     var bitmasks = false
 
     @Flag(name: .long, help: "Also draw each image's segments over it in DIR/vis/ (see `zoo vis`).")
+    @Flag(name: .long, help: "Also write overlays (segments in BDD100K colours, outlines, legend) to DIR/vis/.")
     var vis = false
 
     @Flag(name: .long, help: "Print the time of each model stage for each image.")
     var profile = false
 
-    @Flag(name: [.short, .long], help: "No progress lines.")
-    var quiet = false
+    private var quiet: Bool { network.quiet }
 
     func validate() throws {
         let sources = [weights != nil, synthetic != nil].filter { $0 }.count
@@ -79,7 +81,7 @@ struct Run: ParsableCommand {
                                     weightDescription, Date().timeIntervalSince(started)))
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks)
+            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
             try RunLoop.run(model: model, images: images, writer: writer, profile: profile, quiet: quiet)
             if vis { try Vis.draw(result: writer.jsonPath, imagePaths: images, directory: (output as NSString).appendingPathComponent("vis"), quiet: quiet) }
             if !quiet {
@@ -112,14 +114,41 @@ struct Run: ParsableCommand {
         do { entry = try registry.resolve(first) } catch { throw CLIError(error) }
         inputs.removeFirst()
         let cache = CacheLayout()
-        if let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) {
-            return { try Self.fileStore(st.path) }
+        guard let st = cache.safetensorsPath(for: entry) else {
+            throw CLIError(message: "\(entry.id) has no model artifact in the registry")
         }
-        if let pth = cache.path(of: .model, for: entry), FileManager.default.fileExists(atPath: pth.path) {
-            if !quiet { Console.note("converting \(pth.lastPathComponent) in memory (`zoo convert \(entry.id)` caches it)") }
-            return { try Self.fileStore(pth.path) }
+        let quiet = self.quiet, network = self.network
+        return {
+            if !FileManager.default.fileExists(atPath: st.path) {
+                // Fetched and MD5-verified by the store (or already cached), then converted once.
+                let pth: URL
+                do { pth = try network.store(registry).ensure(.model, for: entry) } catch let e as CLIError { throw e } catch {
+                    throw CLIError(error)
+                }
+                if !quiet { Console.note("converting \(pth.lastPathComponent) to \(st.lastPathComponent) (once)") }
+                try Self.convertIntoCache(pth: pth, to: st, entry: entry)
+            }
+            return try Self.fileStore(st.path)
         }
-        throw CLIError(message: "\(entry.id) is not in the cache: run `zoo fetch \(entry.id)` (and `zoo convert \(entry.id)`) first, or give --weights FILE")
+    }
+
+    /// `zoo convert ID`: the cached .pth to the cached .safetensors (mmdetection layout, the entry's depth).
+    static func convertIntoCache(pth: URL, to st: URL, entry: ModelEntry) throws {
+        do {
+            let c = try Checkpoint(path: pth.path)
+            guard let layout = CheckpointLayout.detect(c.root, among: try CheckpointLayout.builtIn()) else {
+                throw CLIError(message: "\(pth.path): no checkpoint layout fits it; is it a Panoptic FPN checkpoint?")
+            }
+            let variant = "R-\(entry.depth)"
+            let m = try layout.match(c.root, variant: layout.variants.contains { $0.name == variant } ? variant : nil)
+            guard m.isClean else {
+                throw CLIError(message: "\(pth.path) does not match \(entry.id) (R-\(entry.depth)):\n" + m.report(limit: 12))
+            }
+            try SafeTensorsExport.write(c, tensors: m.tensors, to: st, metadata: [
+                "format": "pt", "source_file": pth.lastPathComponent, "zoo_id": entry.id, "layout": m.layout,
+                "converter": "zoo \(ZooVersion.string) run",
+            ])
+        } catch let e as CLIError { throw e } catch { throw CLIError(message: "\(pth.path): \(error)") }
     }
 
     static func fileStore(_ path: String) throws -> WeightStore {

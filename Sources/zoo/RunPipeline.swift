@@ -28,6 +28,7 @@ final class Pending<T>: @unchecked Sendable {
 final class OutputWriter: @unchecked Sendable {
     let jsonPath: String
     let bitmaskDir: String?
+    let visDir: String?
     let classes: [String]
     private let json: ScalabelWriter
     private let queue = DispatchQueue(label: "zoo.run.writer")
@@ -36,21 +37,22 @@ final class OutputWriter: @unchecked Sendable {
     private var failure: Error?
     private(set) var written = 0
 
-    init(directory: String, classes: [String], bitmasks: Bool) throws {
+    init(directory: String, classes: [String], bitmasks: Bool, vis: Bool) throws {
         jsonPath = (directory as NSString).appendingPathComponent("pan_seg.json")
         self.classes = classes
-        if bitmasks {
-            let dir = (directory as NSString).appendingPathComponent("bitmasks")
+        func folder(_ name: String, _ wanted: Bool) throws -> String? {
+            guard wanted else { return nil }
+            let dir = (directory as NSString).appendingPathComponent(name)
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            bitmaskDir = dir
-        } else {
-            bitmaskDir = nil
+            return dir
         }
+        bitmaskDir = try folder("bitmasks", bitmasks)
+        visDir = try folder("vis", vis)
         json = try ScalabelWriter(path: jsonPath)
     }
 
     /// Queues one frame; `done` runs on the writer queue after it is written.
-    func append(name: String, result: PanopticResult, done: @escaping (Int) -> Void) throws {
+    func append(name: String, image: BGRImage?, result: PanopticResult, done: @escaping (Int) -> Void) throws {
         if let e = queue.sync(execute: { failure }) { throw e }
         slots.wait()
         queue.async { [self] in
@@ -65,6 +67,11 @@ final class OutputWriter: @unchecked Sendable {
                     try OutputWriter.bitmask(result, classes: classes)
                         .write(path: (dir as NSString).appendingPathComponent(stem + ".png"))
                 }
+                if let dir = visDir, let image {
+                    let stem = (name as NSString).deletingPathExtension
+                    try OutputWriter.writeAtomically(try OutputWriter.overlay(image, result, classes: classes),
+                                                     to: (dir as NSString).appendingPathComponent(stem + ".jpg"))
+                }
                 written += 1
                 done(labels.count)
             } catch {
@@ -78,6 +85,42 @@ final class OutputWriter: @unchecked Sendable {
         try queue.sync {
             if let e = failure { throw e }
             try json.finish()
+        }
+    }
+
+    /// The image with each segment tinted in its BDD100K colour, things outlined, and a legend (JPEG).
+    static func overlay(_ image: BGRImage, _ r: PanopticResult, classes: [String]) throws -> Data {
+        let n = image.width * image.height
+        var rgb = [UInt8](repeating: 0, count: 3 * n)
+        for i in 0..<n {
+            rgb[3 * i] = image.pixels[3 * i + 2]; rgb[3 * i + 1] = image.pixels[3 * i + 1]; rgb[3 * i + 2] = image.pixels[3 * i]
+        }
+        let values = Set(r.panoptic).sorted().filter { Int($0 % 1000) < classes.count }
+        var index: [Int32: Int32] = [:]
+        for (k, v) in values.enumerated() { index[v] = Int32(k) }
+        let segments = values.map { OverlaySegment(category: classes[Int($0 % 1000)], isThing: $0 >= 1000) }
+        let segmentIndex = r.panoptic.map { index[$0] ?? -1 }
+        Overlay.draw(rgb: &rgb, width: image.width, height: image.height, segmentIndex: segmentIndex, segments: segments)
+        return Data(try JPEGEncoder.encode(rgb: rgb, width: image.width, height: image.height))
+    }
+
+    /// Temporary sibling, fsync, rename.
+    static func writeAtomically(_ data: Data, to path: String) throws {
+        let tmp = path + ".\(getpid()).incomplete"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
+            throw CLIError(message: "\(path): cannot create \(tmp)")
+        }
+        do {
+            try h.write(contentsOf: data)
+            try h.synchronize()
+            try h.close()
+        } catch {
+            unlink(tmp)
+            throw CLIError(message: "\(path): cannot write (\(error))")
+        }
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw CLIError(message: "\(path): cannot rename \(tmp) onto it")
         }
     }
 
@@ -111,6 +154,7 @@ final class OutputWriter: @unchecked Sendable {
 /// results are written behind.
 enum RunLoop {
     static func run(model: PanopticFPN, images: [String], writer: OutputWriter, profile: Bool, quiet: Bool) throws {
+        let keepImage = writer.visDir != nil
         let decodeQueue = DispatchQueue(label: "zoo.run.decode")
         func decode(_ i: Int) -> Pending<BGRImage> {
             Pending(on: decodeQueue) { try BGRImage.load(path: images[i]) }
@@ -134,7 +178,7 @@ enum RunLoop {
             let seconds = Date().timeIntervalSince(started)
             if let p = profiler { Console.note("\(name) (\(image.width)x\(image.height)):\n" + p.report()) }
             let detections = result.detections.count
-            try writer.append(name: name, result: result) { segments in
+            try writer.append(name: name, image: keepImage ? image : nil, result: result) { segments in
                 if !quiet {
                     Console.note(String(format: "[%d/%d] %@: %d detections, %d segments, %.2f s", i + 1, images.count,
                                         name, detections, segments, seconds))

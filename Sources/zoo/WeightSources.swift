@@ -15,7 +15,10 @@ final class SafeTensorsWeightStore: WeightStore {
     var keys: [String] { file.names }
     func tensor(_ key: String) throws -> Tensor {
         let info = try file.info(key)
-        return Tensor(shape: info.shape, data: try file.floats(key))
+        let t = Tensor(shape: info.shape, data: try file.floats(key))
+        // The model keeps its own (BatchNorm-folded) copy: give the mapped pages back.
+        file.evict(key)
+        return t
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Imaging
 import Tensors
 import XCTest
-@testable import PanopticFPN
+import PanopticFPN
 
 /// Final dense results on two more reference cases: R-101 with seed 3 on the small image (depth inferred
 /// from the keys), and R-50 on `coffee_375x500.jpg`, which the zoo's pipeline resizes by 1.92 to 720x960

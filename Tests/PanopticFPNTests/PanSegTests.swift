@@ -72,21 +72,20 @@ final class PanSegTests: XCTestCase {
     }
 
     func testSmallR50() throws {
-        let model = try PanopticFPNTests.model(depth: 50, small: true)
-        let doc = try Self.document([("small_192x320.jpg", model(try PanopticFPNTests.image("small_192x320.jpg")))])
+        let r = try PanopticFPNTests.result(depth: 50, small: true, image: "small_192x320.jpg")
+        let doc = try Self.document([("small_192x320.jpg", r)])
         try check(doc, "small/pan_seg.json", frames: 1)
     }
 
     func testSmallR101() throws {
-        let model = try PanopticFPNTests.model(depth: 101, small: true)
-        let doc = try Self.document([("small_192x320.jpg", model(try PanopticFPNTests.image("small_192x320.jpg")))])
+        let r = try PanopticFPNTests.result(depth: 101, small: true, image: "small_192x320.jpg")
+        let doc = try Self.document([("small_192x320.jpg", r)])
         try check(doc, "r101_small/pan_seg.json", frames: 1)
     }
 
     func testFullSizeFrames() throws {
-        let model = try PanopticFPNTests.model(depth: 50, small: false)
         let frames = try ["street_720x1280.jpg", "coffee_375x500.jpg"].map { name in
-            (name, model(try PanopticFPNTests.image(name)))
+            (name, try PanopticFPNTests.result(depth: 50, small: false, image: name))
         }
         try check(try Self.document(frames), "full_pan_seg.json", frames: 2)
     }

@@ -25,6 +25,17 @@ final class PanopticFPNTests: XCTestCase {
         return m
     }
 
+    nonisolated(unsafe) static var results: [String: PanopticResult] = [:]
+
+    /// The model's result on a fixture image, computed once for all tests (debug builds are slow).
+    static func result(depth: Int, small: Bool, image name: String) throws -> PanopticResult {
+        let key = "\(depth)-\(small)-\(name)"
+        if let r = results[key] { return r }
+        let r = try model(depth: depth, small: small)(try image(name))
+        results[key] = r
+        return r
+    }
+
     static func image(_ name: String) throws -> BGRImage {
         try BGRImage.load(path: HeadsFixtures.root.appendingPathComponent("images/\(name)").path)
     }
@@ -86,24 +97,24 @@ final class PanopticFPNTests: XCTestCase {
     }
 
     func testSmallR50PanopticMap() throws {
-        let model = try Self.model(depth: 50, small: true)
-        let result = model(try Self.image("small_192x320.jpg"))
+        let result = try Self.result(depth: 50, small: true, image: "small_192x320.jpg")
         assertDetections(result.detections, try HeadsFixtures.detections("small"), "detections")
+        assertClose(result.maskLogits, try HeadsFixtures.floats("small/mask_pred_label.f32"), rel: 1e-3, "mask logits")
         compare(result.panoptic, try HeadsFixtures.runs("small/pan_results.runs"), "pan_results")
     }
 
     func testSmallR101PanopticMap() throws {
-        let model = try Self.model(depth: 101, small: true)
-        XCTAssertEqual(model.depth, 101)
-        let result = model(try Self.image("small_192x320.jpg"))
+        XCTAssertEqual(try Self.model(depth: 101, small: true).depth, 101)
+        let result = try Self.result(depth: 101, small: true, image: "small_192x320.jpg")
         assertDetections(result.detections, try HeadsFixtures.detections("r101_small"), "R-101 detections")
     }
 
     func testFullSizeStreetAndResizedCoffee() throws {
-        let model = try Self.model(depth: 50, small: false)
         for name in ["street_720x1280", "coffee_375x500"] {
-            let result = model(try Self.image("\(name).jpg"))
+            let result = try Self.result(depth: 50, small: false, image: "\(name).jpg")
             assertDetections(result.detections, try HeadsFixtures.detections(name), name)
+            assertClose(result.maskLogits, try HeadsFixtures.floats("\(name)/mask_pred_label.f32"), rel: 1e-3,
+                        "\(name): mask logits of the detections' classes")
             compare(result.panoptic, try HeadsFixtures.runs("\(name)/pan_results.runs"), name)
         }
     }

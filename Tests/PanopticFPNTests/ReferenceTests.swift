@@ -2,7 +2,7 @@ import Foundation
 import Imaging
 import Tensors
 import XCTest
-@testable import PanopticFPN
+import PanopticFPN
 
 /// The dense stages against mmdetection 2.28.2's outputs on `small_192x320.jpg` with the synthetic R-50
 /// weights of seed 1 (reference folder `r50_seed1_small`; `img_scale` (320, 192): no resize, no padding).

@@ -1,6 +1,6 @@
 import Crypto
 import XCTest
-@testable import PanopticFPN
+import PanopticFPN
 
 final class SyntheticWeightsTests: XCTestCase {
     /// The checksums `make_weights.py` prints (reference WEIGHTS.md).

@@ -1,6 +1,6 @@
 import Tensors
 import XCTest
-@testable import PanopticFPN
+import PanopticFPN
 
 final class WeightBinderTests: XCTestCase {
     private func store() -> InMemoryWeightStore {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Tensors
+import Tensors
 
 /// Small deterministic values in [-1, 1).
 func pseudoRandom(_ n: Int, seed: UInt64) -> [Float] {

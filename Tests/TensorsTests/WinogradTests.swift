@@ -1,8 +1,12 @@
 import XCTest
-@testable import Tensors
+import Tensors
 
 final class WinogradTests: XCTestCase {
-    override func tearDown() { Conv2d.winograd = .f4x3 }
+    override func setUp() { Conv2d.winogradMinimumPixels = 256 }
+    override func tearDown() {
+        Conv2d.winograd = .f4x3
+        Conv2d.winogradMinimumPixels = 1024
+    }
 
     /// Both variants against the direct definition, on sizes that leave partial tiles at the borders.
     func testWinogradMatchesDirectConvolution() {
@@ -14,7 +18,7 @@ final class WinogradTests: XCTestCase {
                 let b = pseudoRandom(24, seed: 4)
                 let conv = Conv2d(weight: wt, bias: b, padding: pad)
                 let (oh, ow) = conv.outputSize(h: h, w: w)
-                XCTAssertNotNil(conv.winogradTransform(oh: oh, ow: ow), "\(variant) \(h)x\(w) takes the Winograd path")
+                XCTAssertTrue(conv.usesWinograd(oh: oh, ow: ow), "\(variant) \(h)x\(w) takes the Winograd path")
                 // F(4, 3)'s larger transform constants cost it a few more ulps than F(2, 3).
                 assertClose(conv(x), naiveConv(x, wt, bias: b, stride: 1, padding: pad, dilation: 1),
                             rel: variant == .f2x3 ? 2e-6 : 1e-5)
@@ -36,8 +40,8 @@ final class WinogradTests: XCTestCase {
 
     func testSmallLayersKeepTheGEMMPath() {
         let conv = Conv2d(weight: Tensor(zeros: [8, 8, 3, 3]), padding: 1)
-        XCTAssertNil(conv.winogradTransform(oh: 32, ow: 32))
+        XCTAssertFalse(conv.usesWinograd(oh: 32, ow: 32))
         let strided = Conv2d(weight: Tensor(zeros: [32, 32, 3, 3]), stride: 2, padding: 1)
-        XCTAssertNil(strided.winogradTransform(oh: 32, ow: 32))
+        XCTAssertFalse(strided.usesWinograd(oh: 32, ow: 32))
     }
 }

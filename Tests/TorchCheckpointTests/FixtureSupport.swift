@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import XCTest
-@testable import TorchCheckpoint
+import TorchCheckpoint
 
 /// The fixtures written by `Tests/Fixtures/checkpoints/make_fixtures.py` with real torch, and their
 /// expectations (`expected.json`).

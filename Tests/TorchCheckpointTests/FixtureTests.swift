@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TorchCheckpoint
+import TorchCheckpoint
 
 /// Every fixture real torch wrote decodes to exactly the bytes torch sees; every hostile or broken
 /// one fails with the expected message.

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TorchCheckpoint
+import TorchCheckpoint
 
 /// Thousands of damaged fixtures (fixed seed): flipped, cut and extended bytes. The reader must return
 /// a value or throw, never crash, hang or allocate more than the file justifies (the limits are built
@@ -41,6 +41,13 @@ final class FuzzTests: XCTestCase {
         return b
     }
 
+    /// A small checkpoint whose `withTensorBytes` materialises free-standing (inline) tensors.
+    static func holder() throws -> Checkpoint {
+        let c = try Checkpoint(path: Fixtures.path("g_hand_ok.pth"))
+        c.maxMaterializedBytes = 1 << 20
+        return c
+    }
+
     /// Opens and fully reads a checkpoint; returns whether it loaded.
     @discardableResult
     static func exercise(_ bytes: [UInt8]) -> Bool {
@@ -75,23 +82,19 @@ final class FuzzTests: XCTestCase {
         var pickles: [[UInt8]] = []
         for name in Self.sources where name.hasSuffix(".pth") {
             let c = try Checkpoint(path: Fixtures.path(name))
-            if c.format == .zip, let p = try ZipContainer.open(c.source).records["data.pkl"] {
-                pickles.append(try Checkpoint.readVerified(p, c.source))
-            }
+            if c.format == .zip { pickles.append(try c.recordBytes("data.pkl")) }
         }
         for name in ["f_d2_p2.pkl", "f_d2_p4.pkl", "f_d2_p5.pkl"] { pickles.append(try Fixtures.bytes(name)) }
         XCTAssertGreaterThanOrEqual(pickles.count, 10)
+        let holder = try Self.holder()
         var ok = 0
         for _ in 0 ..< 20000 {
             let p = Self.mutate(pickles[rng.below(pickles.count)], &rng)
-            var storages: [String: StorageInfo] = [:]
             do {
-                let v = try Checkpoint.unpickle(p) { try Checkpoint.zipPersistentLoad($0, &storages) }
-                // Inline (numpy) tensors can be materialised without a container.
+                let v = try Checkpoint.decodePickle(p)
+                // Inline (numpy) tensors can be materialised without their container.
                 for (name, t) in v.allTensors() {
-                    if case let .inline(data) = t.data {
-                        _ = try data.withUnsafeBytes { try Materializer.with(t, name: name, base: $0, limit: 1 << 24, swap: t.bigEndian) { $0.count } }
-                    }
+                    if case .inline = t.data { _ = try holder.withTensorBytes(t, name: name, storageBytes: nil) { $0.count } }
                 }
                 ok += 1
             } catch {}
@@ -127,16 +130,21 @@ final class FuzzTests: XCTestCase {
         // A memo index that was never stored.
         XCTAssertThrowsError(try Checkpoint(bytes: [0x80, 0x02, 0x6A, 0xFF, 0xFF, 0xFF, 0x7F, 0x2E]))
         // A size-1 dimension may carry any stride; the gather must not overflow stepping past it.
-        let odd = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1 << 60, 1], storageOffset: 0, data: .inline([]))
-        let strided = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1, 2], storageOffset: 0, data: .inline([]))
-        let four: [Float] = [1, 2, 3, 4]
-        XCTAssertThrowsError(try four.withUnsafeBytes { try Materializer.with(odd, name: "o", base: $0, limit: 64, swap: false) { $0.count } })
-        XCTAssertEqual(try four.withUnsafeBytes { try Materializer.with(strided, name: "s", base: $0, limit: 64, swap: false) { Array($0.bindMemory(to: Float.self)) } }, [1, 3, 2, 4])
-        // A broadcast view of a 4-byte storage claiming 2^40 elements.
+        let holder = try Self.holder()
+        let four = [Float](arrayLiteral: 1, 2, 3, 4).withUnsafeBytes { Array($0) }
+        let odd = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1 << 60, 1], storageOffset: 0, data: .inline(four))
+        let strided = TensorRef(dtype: .float32, shape: [1, 2, 2], strides: [1 << 61, 1, 2], storageOffset: 0, data: .inline(four))
+        XCTAssertThrowsError(try holder.withTensorBytes(odd, name: "o", storageBytes: nil) { $0.count })
+        XCTAssertEqual(try holder.withTensorBytes(strided, name: "s", storageBytes: nil) { Array($0.bindMemory(to: Float.self)) }, [1, 3, 2, 4])
+        // A broadcast view of a 4-byte storage claiming 2^40 elements; the same with no storage at all.
         let bcast = TensorRef(dtype: .float32, shape: [1 << 20, 1 << 20], strides: [0, 0], storageOffset: 0, data: .inline([0, 0, 0, 0]))
-        XCTAssertThrowsError(try Materializer.with(bcast, name: "b", base: UnsafeRawBufferPointer(start: nil, count: 0), limit: 1 << 20, swap: false) { $0.count })
-        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 4).withUnsafeBytes {
-            try Materializer.with(bcast, name: "b", base: $0, limit: 1 << 20, swap: false) { $0.count }
-        }) { XCTAssertTrue(String(describing: $0).contains("broadcast view")) }
+        XCTAssertThrowsError(try holder.withTensorBytes(bcast, name: "b", storageBytes: nil) { $0.count }) {
+            XCTAssertTrue(String(describing: $0).contains("broadcast view"), "\($0)")
+        }
+        var empty = bcast
+        empty.data = .inline([])
+        XCTAssertThrowsError(try holder.withTensorBytes(empty, name: "b", storageBytes: nil) { $0.count }) {
+            XCTAssertTrue(String(describing: $0).contains("out of bounds"), "\($0)")
+        }
     }
 }

@@ -91,6 +91,17 @@ final class ConvertCLITests: XCTestCase {
         try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: fixture("mmdet_tiny.pth"),
                                          toPath: models.appendingPathComponent("panoptic_fpn_r50_fpn_1x_pan_seg_bdd100k.pth").path)
+        let unverified = try ZooProcess.run(["convert", "r50_1x"], cacheRoot: cache)
+        XCTAssertNotEqual(unverified.status, 0)
+        XCTAssertTrue(unverified.stderr.contains("is not verified"), unverified.stderr)
+        // The record `zoo fetch` leaves beside a verified file (size and mtime must still match).
+        let pth = models.appendingPathComponent("panoptic_fpn_r50_fpn_1x_pan_seg_bdd100k.pth")
+        let attrs = try FileManager.default.attributesOfItem(atPath: pth.path)
+        let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
+        let mtime = (attrs[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let record: [String: Any] = ["size": size, "md5": "0123456789abcdef0123456789abcdef", "source": "test",
+                                     "mtime": mtime, "verified_at": "2026-11-25T00:00:00Z"]
+        try JSONSerialization.data(withJSONObject: record).write(to: models.appendingPathComponent(pth.lastPathComponent + ".verified.json"))
         let r = try ZooProcess.run(["convert", "r50_1x", "--allow-partial", "--json"], cacheRoot: cache)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("warning:"), r.stderr)
@@ -102,6 +113,7 @@ final class ConvertCLITests: XCTestCase {
         let i = try ZooProcess.run(["inspect", st, "--json"])
         let meta = (try JSONSerialization.jsonObject(with: Data(i.stdout.utf8)) as? [String: Any])?["metadata"] as? [String: String]
         XCTAssertEqual(meta?["zoo_id"], "r50_1x")
+        XCTAssertEqual(meta?["source_md5"], "0123456789abcdef0123456789abcdef") // the verified digest, not re-hashed
         XCTAssertEqual(meta?["meta.CLASSES"], #"["person","rider","car"]"#)
         XCTAssertEqual(meta?["meta.mmdet_version"], #""2.28.2""#)
     }

@@ -37,7 +37,7 @@ final class RunCLITests: XCTestCase {
         try Data("not a jpeg".utf8).write(to: images.appendingPathComponent("b_broken.jpg"))
         let out = dir.appendingPathComponent("out")
         let r = try ZooProcess.run(["run", "--registry", try smallScaleRegistry(in: dir).path, "--synthetic", "r50",
-                                    images.path, "-o", out.path, "--bitmasks", "--profile"])
+                                    images.path, "-o", out.path, "--bitmasks", "--vis", "--profile"])
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("b_broken.jpg: cannot read the image"), r.stderr)
         XCTAssertTrue(r.stderr.contains("[1/2] a_small.jpg: 100 detections"), r.stderr)
@@ -49,7 +49,10 @@ final class RunCLITests: XCTestCase {
         let ref = try frames(Self.fixtures.appendingPathComponent("small/pan_seg.json"))
         let ids = { (frame: [String: Any]?) in Set((frame?["labels"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }) }
         XCTAssertEqual(ids(f.first), ids(ref.first))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("bitmasks/a_small.png").path))
+        let png = try Data(contentsOf: out.appendingPathComponent("bitmasks/a_small.png"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        let jpeg = try Data(contentsOf: out.appendingPathComponent("vis/a_small.jpg"))
+        XCTAssertEqual(Array(jpeg.prefix(2)), [0xFF, 0xD8])
     }
 
     func testInputErrorsAreClear() throws {
@@ -69,10 +72,11 @@ final class RunCLITests: XCTestCase {
         r = try ZooProcess.run(["run", "--synthetic", "r77", empty.path, "-o", dir.path])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--synthetic takes r50 or r101"), r.stderr)
-        r = try ZooProcess.run(["run", "r50_1x", Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path,
-                                "-o", dir.path])
+        // A zoo id that is not cached is fetched first; offline (no network in tests) that is a clear error.
+        r = try ZooProcess.run(["run", "--offline", "r50_1x",
+                                Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path, "-o", dir.path])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("is not in the cache: run `zoo fetch r50_1x`"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("offline mode and") && r.stderr.contains("zoo fetch r50_1x"), r.stderr)
     }
 
     /// Weights of another architecture: every missing key is listed.

@@ -53,7 +53,7 @@ public enum SyntheticWeights {
     }
 
     /// Norm layers: GroupNorm anywhere, BatchNorm in the backbone (`.bnK.` and `.downsample.1.`).
-    static func isNorm(_ key: String) -> Bool {
+    public static func isNorm(_ key: String) -> Bool {
         if key.contains(".gn.") { return true }
         let prefix = "backbone."
         guard key.hasPrefix(prefix) else { return false }
