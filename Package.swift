@@ -61,7 +61,6 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: [
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -73,10 +72,6 @@ let package = Package(
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
         .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
-        .testTarget(name: "TorchCheckpointTests", dependencies: [
-            "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: [
             "Imaging", .product(name: "Crypto", package: "swift-crypto"),

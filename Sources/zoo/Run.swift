@@ -47,7 +47,6 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Also write BDD100K bitmask PNGs to DIR/bitmasks/.")
     var bitmasks = false
 
-    @Flag(name: .long, help: "Also draw each image's segments over it in DIR/vis/ (see `zoo vis`).")
     @Flag(name: .long, help: "Also write overlays (segments in BDD100K colours, outlines, legend) to DIR/vis/.")
     var vis = false
 
@@ -83,7 +82,6 @@ struct Run: ParsableCommand {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
             try RunLoop.run(model: model, images: images, writer: writer, profile: profile, quiet: quiet)
-            if vis { try Vis.draw(result: writer.jsonPath, imagePaths: images, directory: (output as NSString).appendingPathComponent("vis"), quiet: quiet) }
             if !quiet {
                 Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
                                     Date().timeIntervalSince(started)))

@@ -40,14 +40,6 @@ struct Vis: ParsableCommand {
         }
     }
 
-    /// `zoo run --vis`: the overlays of a finished pan_seg.json, its frames named after `imagePaths`' file names.
-    static func draw(result: String, imagePaths: [String], directory: String, quiet: Bool) throws {
-        var byName: [String: String] = [:]
-        for p in imagePaths { byName[(p as NSString).lastPathComponent] = p }
-        let n = try draw(result: result, imagePath: { byName[$0] ?? $0 }, directory: directory, limit: nil, quiet: true)
-        if !quiet { Console.note("wrote \(n) overlay(s) to \(directory)") }
-    }
-
     /// Draws the overlay of each frame of `result`; returns how many were written.
     @discardableResult
     static func draw(result: String, imagePath: (String) -> String, directory: String, limit: Int?, quiet: Bool) throws -> Int {

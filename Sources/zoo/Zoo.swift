@@ -11,8 +11,6 @@ struct Zoo: ParsableCommand {
         """,
         version: ZooVersion.string,
         subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self, Eval.self, Reproduce.self, Merge.self, Vis.self, Demo.self]
-        subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self,
-                      Eval.self]
     )
 }
 
