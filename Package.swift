@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Panoptic", dependencies: ["CPNG"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
-        .target(name: "Pipeline"),
+        .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging"]),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
@@ -60,13 +60,14 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: [
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ZooCLITests", dependencies: [
-            "zoo", "ZooRegistry", "HTTPTestServer", .product(name: "Crypto", package: "swift-crypto"),
+            "zoo", "ZooRegistry", "HTTPTestServer", "Pipeline", "Panoptic",
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.

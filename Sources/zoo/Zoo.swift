@@ -10,8 +10,7 @@ struct Zoo: ParsableCommand {
         score them exactly as the official BDD100K toolkit does.
         """,
         version: ZooVersion.string,
-        subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self,
-                      Eval.self]
+        subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self, Eval.self, Reproduce.self, Merge.self, Vis.self, Demo.self]
     )
 }
 
