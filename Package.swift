@@ -77,7 +77,7 @@ let package = Package(
             "Imaging", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticFPNTests", dependencies: [
-            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic",
+            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic", "TorchCheckpoint",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
