@@ -67,14 +67,7 @@ struct Reproduce: ParsableCommand {
     @Flag(name: .long, help: "Also draw each image's segments over it in OUT/vis/ as it goes.")
     var vis = false
 
-    @Option(name: .long, help: ArgumentHelp("Weights from a local .safetensors or .pth file instead of the zoo's.", valueName: "FILE"))
-    var weights: String?
-
-    @Option(name: .long, help: ArgumentHelp("Synthetic weights of the reference recipe (r50 or r101), for tests and demos.", valueName: "ARCH"))
-    var synthetic: String?
-
-    @Option(name: .long, help: ArgumentHelp("Seed of the synthetic weights (default: 1 for r50, 3 for r101).", valueName: "N"))
-    var seed: UInt64?
+    @OptionGroup var weightOptions: WeightOptions
 
     @Option(name: .long, help: ArgumentHelp("Developer option: the test scale as LONGxSHORT instead of the model's (e.g. 320x192, for fast tests). Scores are then not comparable.", valueName: "WxH"))
     var scale: String?
@@ -87,9 +80,6 @@ struct Reproduce: ParsableCommand {
 
     func validate() throws {
         guard ["val", "test"].contains(split) else { throw ValidationError("--split takes val or test") }
-        if weights != nil && synthetic != nil { throw ValidationError("give at most one of --weights and --synthetic") }
-        if let s = synthetic, !["r50", "r101"].contains(s.lowercased()) { throw ValidationError("--synthetic takes r50 or r101") }
-        if seed != nil && synthetic == nil { throw ValidationError("--seed goes with --synthetic") }
         if let l = limit, l < 1 { throw ValidationError("--limit must be at least 1") }
         if tolerance < 0 { throw ValidationError("--tolerance must not be negative") }
         if let s = scale, ScaleOption.parse(s) == nil { throw ValidationError("--scale takes LONGxSHORT, e.g. 320x192") }
@@ -184,10 +174,10 @@ struct Reproduce: ParsableCommand {
             if uncovered > 0 {
                 Console.note("warning: the ground truth has \(uncovered) image(s) that are not in \(layout.imagesDirectory); is the image download complete?")
             }
-            let comparable = !partial && synthetic == nil && testScale == nil
+            let comparable = !partial && weightOptions.synthetic == nil && testScale == nil
             let note: String? = comparable ? nil : (partial
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
-                : (synthetic != nil ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable"))
+                : (weightOptions.synthetic != nil ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,
                             nproc: nproc, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
             if !quiet { Console.note(String(format: "done in %.1f s", Date().timeIntervalSince(started))) }
@@ -225,37 +215,15 @@ struct Reproduce: ParsableCommand {
     }
 
     private func loadWeights(registry: Registry, entry: ModelEntry) throws -> WeightSource {
-        if let s = synthetic?.lowercased() {
-            let r50 = s == "r50", seed = self.seed ?? (r50 ? 1 : 3)
-            return WeightSource(identity: "synthetic \(s) seed \(seed)") {
-                SyntheticWeights.make(spec: r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed)
-            }
-        }
-        if let w = weights {
+        if let s = weightOptions.syntheticSource { return WeightSource(identity: s.identity, load: s.load) }
+        if let w = weightOptions.weights {
             let size = ((try? FileManager.default.attributesOfItem(atPath: w))?[.size] as? NSNumber)?.intValue ?? 0
             guard size > 0 else { throw CLIError(message: "\(w): no such weights file") }
             return WeightSource(identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)") { try Run.fileStore(w) }
         }
-        let cache = CacheLayout()
-        // The checkpoint's verified MD5 names the weights, so journals of other weights never mix.
-        func identity() -> String {
-            let md5 = cache.path(of: .model, for: entry).flatMap { VerificationRecord.load(for: $0)?.md5 }
-            return "zoo \(entry.name)" + (md5.map { " md5 \($0)" } ?? "")
-        }
-        if let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) {
-            return WeightSource(identity: identity()) { try Run.fileStore(st.path) }
-        }
-        // Fetch (MD5-verified) and convert once, into the cache.
-        let store = try network.store(registry)
-        do { _ = try store.ensure(.model, for: entry) } catch { throw CLIError(error) }
-        var args = [entry.id]
-        if let r = registryOptions.registry { args += ["--registry", r] }
-        let convert = try Convert.parse(args)
-        try convert.run()
-        guard let st = cache.safetensorsPath(for: entry), FileManager.default.fileExists(atPath: st.path) else {
-            throw CLIError(message: "converting \(entry.id) left no .safetensors in the cache; run `zoo convert \(entry.id)` to see why")
-        }
-        return WeightSource(identity: identity()) { try Run.fileStore(st.path) }
+        let st = try ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryOptions.registry,
+                                                    network: network)
+        return WeightSource(identity: ModelWeights.identity(of: entry)) { try Run.fileStore(st.path) }
     }
 }
 

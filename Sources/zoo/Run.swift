@@ -32,14 +32,7 @@ struct Run: ParsableCommand {
                                  valueName: "ID|INPUT"))
     var items: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Weights from a local .safetensors or .pth file.", valueName: "FILE"))
-    var weights: String?
-
-    @Option(name: .long, help: ArgumentHelp("Synthetic weights of the reference recipe: r50 or r101.", valueName: "ARCH"))
-    var synthetic: String?
-
-    @Option(name: .long, help: ArgumentHelp("Seed of the synthetic weights (default: 1 for r50, 3 for r101).", valueName: "N"))
-    var seed: UInt64?
+    @OptionGroup var weightOptions: WeightOptions
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder (created if needed).", valueName: "DIR"))
     var output: String
@@ -56,12 +49,6 @@ struct Run: ParsableCommand {
     private var quiet: Bool { network.quiet }
 
     func validate() throws {
-        let sources = [weights != nil, synthetic != nil].filter { $0 }.count
-        if sources > 1 { throw ValidationError("give at most one of --weights and --synthetic") }
-        if let s = synthetic, !["r50", "r101"].contains(s.lowercased()) {
-            throw ValidationError("--synthetic takes r50 or r101")
-        }
-        if seed != nil && synthetic == nil { throw ValidationError("--seed goes with --synthetic") }
         if items.isEmpty { throw ValidationError("give at least one image file or folder") }
     }
 
@@ -90,19 +77,16 @@ struct Run: ParsableCommand {
     }
 
     private var weightDescription: String {
-        if let s = synthetic { return "synthetic \(s), seed \(seed ?? (s.lowercased() == "r50" ? 1 : 3))" }
-        if let w = weights { return w }
+        if let s = weightOptions.syntheticSource { return s.identity }
+        if let w = weightOptions.weights { return w }
         return "cache"
     }
 
     /// Where the weights come from: --synthetic, --weights, or a zoo id given as the first item (removed from
     /// `inputs`). Returns the loader, run once the inputs are checked.
     private func weightSource(registry: Registry, inputs: inout [String]) throws -> () throws -> WeightStore {
-        if let s = synthetic?.lowercased() {
-            let r50 = s == "r50", seed = self.seed ?? (r50 ? 1 : 3)
-            return { SyntheticWeights.make(spec: r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed) }
-        }
-        if let w = weights { return { try Self.fileStore(w) } }
+        if let s = weightOptions.syntheticSource { return s.load }
+        if let w = weightOptions.weights { return { try Self.fileStore(w) } }
         guard let first = inputs.first else { throw CLIError(message: "no model: give a zoo id, --weights or --synthetic") }
         let looksLikeImage = ImageInputs.extensions.contains((first as NSString).pathExtension.lowercased())
         if FileManager.default.fileExists(atPath: first) || first.contains("/") || looksLikeImage {
@@ -111,42 +95,11 @@ struct Run: ParsableCommand {
         let entry: ModelEntry
         do { entry = try registry.resolve(first) } catch { throw CLIError(error) }
         inputs.removeFirst()
-        let cache = CacheLayout()
-        guard let st = cache.safetensorsPath(for: entry) else {
-            throw CLIError(message: "\(entry.id) has no model artifact in the registry")
-        }
-        let quiet = self.quiet, network = self.network
+        let network = self.network, registryPath = registryOptions.registry
         return {
-            if !FileManager.default.fileExists(atPath: st.path) {
-                // Fetched and MD5-verified by the store (or already cached), then converted once.
-                let pth: URL
-                do { pth = try network.store(registry).ensure(.model, for: entry) } catch let e as CLIError { throw e } catch {
-                    throw CLIError(error)
-                }
-                if !quiet { Console.note("converting \(pth.lastPathComponent) to \(st.lastPathComponent) (once)") }
-                try Self.convertIntoCache(pth: pth, to: st, entry: entry)
-            }
-            return try Self.fileStore(st.path)
+            try Self.fileStore(ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryPath,
+                                                              network: network).path)
         }
-    }
-
-    /// `zoo convert ID`: the cached .pth to the cached .safetensors (mmdetection layout, the entry's depth).
-    static func convertIntoCache(pth: URL, to st: URL, entry: ModelEntry) throws {
-        do {
-            let c = try Checkpoint(path: pth.path)
-            guard let layout = CheckpointLayout.detect(c.root, among: try CheckpointLayout.builtIn()) else {
-                throw CLIError(message: "\(pth.path): no checkpoint layout fits it; is it a Panoptic FPN checkpoint?")
-            }
-            let variant = "R-\(entry.depth)"
-            let m = try layout.match(c.root, variant: layout.variants.contains { $0.name == variant } ? variant : nil)
-            guard m.isClean else {
-                throw CLIError(message: "\(pth.path) does not match \(entry.id) (R-\(entry.depth)):\n" + m.report(limit: 12))
-            }
-            try SafeTensorsExport.write(c, tensors: m.tensors, to: st, metadata: [
-                "format": "pt", "source_file": pth.lastPathComponent, "zoo_id": entry.id, "layout": m.layout,
-                "converter": "zoo \(ZooVersion.string) run",
-            ])
-        } catch let e as CLIError { throw e } catch { throw CLIError(message: "\(pth.path): \(error)") }
     }
 
     static func fileStore(_ path: String) throws -> WeightStore {
