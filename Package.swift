@@ -28,10 +28,11 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
-        // Libraries, lowest first.
+        // Libraries, lowest first. ZooFiles: atomic writes, shared by every module that writes a final file.
+        .target(name: "ZooFiles"),
         .target(name: "ZooRegistry"),
         .target(name: "ZooStore", dependencies: [
-            "CCurl", "ZooRegistry", .product(name: "Crypto", package: "swift-crypto"),
+            "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors"]),
         .target(name: "SafeTensors"),
@@ -39,15 +40,15 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "Panoptic", dependencies: ["CPNG"]),
+        .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
-        .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging"]),
+        .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
-            "Panoptic", "Imaging", "Pipeline",
+            "Panoptic", "Imaging", "Pipeline", "ZooFiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

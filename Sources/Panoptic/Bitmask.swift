@@ -1,5 +1,6 @@
 import CPNG
 import Foundation
+import ZooFiles
 
 /// A BDD100K bitmask: an 8-bit RGBA image, row-major, 4 bytes per pixel.
 /// R = category id (0 = unlabeled), G = `truncated<<3 | occluded<<2 | crowd<<1 | ignored`,
@@ -172,22 +173,7 @@ func readFile(_ path: String, into buffer: inout [UInt8]) throws {
 
 /// Writes `data` to a temporary sibling of `path`, fsyncs it and renames it onto `path`.
 func writeAtomically(_ data: Data, to path: String) throws {
-    let dir = (path as NSString).deletingLastPathComponent
-    let tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).incomplete"
-    guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-        throw PanopticError.io(path: path, reason: "cannot create \(tmp)")
-    }
-    do {
-        try h.write(contentsOf: data)
-        try h.synchronize()
-        try h.close()
-    } catch {
-        try? h.close()
-        unlink(tmp)
-        throw PanopticError.io(path: path, reason: "cannot write: \(error.localizedDescription)")
-    }
-    guard rename(tmp, path) == 0 else {
-        unlink(tmp)
-        throw PanopticError.io(path: path, reason: "cannot rename \(tmp) onto it: \(String(cString: strerror(errno)))")
+    do { try AtomicFile.write(data, to: path) } catch {
+        throw PanopticError.io(path: path, reason: "\(error)")
     }
 }

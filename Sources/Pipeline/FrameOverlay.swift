@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import Imaging
 import Panoptic
 
@@ -9,19 +10,24 @@ public enum FrameOverlay {
         if let s = frame.size, s.height != image.height || s.width != image.width {
             throw PipelineError.dataset("\(frame.name): the result is \(s.width)x\(s.height) but the image is \(image.width)x\(image.height); is it the right image folder?")
         }
+        let index = try frame.segmentIndex(height: image.height, width: image.width)
+        let segments = frame.labels.map {
+            OverlaySegment(category: $0.category, isThing: BDD100K.id(of: $0.category).map(BDD100K.isThing) ?? false)
+        }
+        return try jpeg(image: image, segmentIndex: index, segments: segments, quality: quality)
+    }
+
+    /// Any segmentation over a BGR image: `segmentIndex` gives each pixel's index into `segments` (-1: none).
+    public static func jpeg(image: BGRImage, segmentIndex: [Int32], segments: [OverlaySegment], quality: Int = 90) throws -> [UInt8] {
         var rgb = [UInt8](repeating: 0, count: image.width * image.height * 3)
         image.pixels.withUnsafeBufferPointer { bgr in
             for i in 0..<(image.width * image.height) {
                 rgb[3 * i] = bgr[3 * i + 2]; rgb[3 * i + 1] = bgr[3 * i + 1]; rgb[3 * i + 2] = bgr[3 * i]
             }
         }
-        let index = try frame.segmentIndex(height: image.height, width: image.width)
-        let segments = frame.labels.map {
-            OverlaySegment(category: $0.category, isThing: BDD100K.id(of: $0.category).map(BDD100K.isThing) ?? false)
-        }
-        Overlay.draw(rgb: &rgb, width: image.width, height: image.height, segmentIndex: index, segments: segments)
+        Overlay.draw(rgb: &rgb, width: image.width, height: image.height, segmentIndex: segmentIndex, segments: segments)
         do { return try JPEGEncoder.encode(rgb: rgb, width: image.width, height: image.height, quality: quality) } catch {
-            throw PipelineError.io(path: frame.name, reason: "cannot encode the overlay: \(error)")
+            throw PipelineError.io(path: "overlay", reason: "cannot encode the overlay: \(error)")
         }
     }
 

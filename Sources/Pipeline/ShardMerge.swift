@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 
 /// What one run (or one shard of a run) was asked to do, written beside its journal as `run.json`, so
 /// `zoo merge` can tell whether the shards it is given cover the whole selection.
@@ -115,30 +116,5 @@ public enum ShardMerge {
         }
         guard let h = header, let s = split else { throw PipelineError.merge("no shard folders given") }
         return Merged(header: h, split: s, frames: frames.values.sorted { $0.name < $1.name }, shardCount: n, narrowed: narrowed)
-    }
-}
-
-/// Writes a file through a temporary sibling, fsync, rename.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).incomplete"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-            throw PipelineError.io(path: tmp, reason: "cannot create the file (check permissions and free space)")
-        }
-        do {
-            try h.write(contentsOf: data)
-            try h.synchronize()
-            try h.close()
-        } catch {
-            try? h.close()
-            unlink(tmp)
-            throw PipelineError.io(path: path, reason: "cannot write (\(error.localizedDescription)); is the disk full?")
-        }
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw PipelineError.io(path: path, reason: "cannot rename \(tmp) onto it")
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import Imaging
 import Panoptic
 

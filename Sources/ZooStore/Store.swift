@@ -1,6 +1,7 @@
 import CCurl
 import Crypto
 import Foundation
+import ZooFiles
 import ZooRegistry
 
 /// The zoo's download cache: fetches artifacts from mirrors with libcurl, verifies them by MD5 while

@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 
 /// What a verified download left behind, as the JSON sidecar `<file>.verified.json`:
 /// later commands trust a file whose size and modification time still match, without re-hashing.
@@ -59,40 +60,3 @@ struct FileStat {
     }
 }
 
-/// Writes that land at a final path only when complete: temporary sibling, fsync, rename, fsync of the folder.
-public enum AtomicFile {
-    public static func write(_ data: Data, to target: URL) throws {
-        let dir = target.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + target.lastPathComponent)
-        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreError.fileSystem(path: tmp.path, operation: "create", reason: errnoString()) }
-        var ok = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress.map { $0 + off }, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
-        }
-        let reason = ok ? "" : errnoString()
-        if ok, fsync(fd) != 0 { ok = false }
-        close(fd)
-        guard ok else {
-            unlink(tmp.path)
-            throw StoreError.fileSystem(path: target.path, operation: "write", reason: reason.isEmpty ? errnoString() : reason)
-        }
-        try rename(tmp, to: target)
-    }
-
-    /// rename(2) then fsync of the containing folder, so the new name survives a crash.
-    public static func rename(_ from: URL, to target: URL) throws {
-        guard Foundation.rename(from.path, target.path) == 0 else {
-            let reason = errnoString()
-            unlink(from.path)
-            throw StoreError.fileSystem(path: target.path, operation: "rename \(from.lastPathComponent) to", reason: reason)
-        }
-        let dfd = open(target.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
-    }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooFiles
 import PanopticFPN
 import Pipeline
 import SafeTensors

@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import Panoptic
 import Pipeline
 import ZooRegistry

@@ -2,6 +2,8 @@ import Foundation
 import Imaging
 import Panoptic
 import PanopticFPN
+import Pipeline
+import ZooFiles
 
 /// A value computed on another thread.
 final class Pending<T>: @unchecked Sendable {
@@ -69,7 +71,7 @@ final class OutputWriter: @unchecked Sendable {
                 }
                 if let dir = visDir, let image {
                     let stem = (name as NSString).deletingPathExtension
-                    try OutputWriter.writeAtomically(try OutputWriter.overlay(image, result, classes: classes),
+                    try AtomicFile.write(try OutputWriter.overlay(image, result, classes: classes),
                                                      to: (dir as NSString).appendingPathComponent(stem + ".jpg"))
                 }
                 written += 1
@@ -90,38 +92,11 @@ final class OutputWriter: @unchecked Sendable {
 
     /// The image with each segment tinted in its BDD100K colour, things outlined, and a legend (JPEG).
     static func overlay(_ image: BGRImage, _ r: PanopticResult, classes: [String]) throws -> Data {
-        let n = image.width * image.height
-        var rgb = [UInt8](repeating: 0, count: 3 * n)
-        for i in 0..<n {
-            rgb[3 * i] = image.pixels[3 * i + 2]; rgb[3 * i + 1] = image.pixels[3 * i + 1]; rgb[3 * i + 2] = image.pixels[3 * i]
-        }
         let values = Set(r.panoptic).sorted().filter { Int($0 % 1000) < classes.count }
         var index: [Int32: Int32] = [:]
         for (k, v) in values.enumerated() { index[v] = Int32(k) }
         let segments = values.map { OverlaySegment(category: classes[Int($0 % 1000)], isThing: $0 >= 1000) }
-        let segmentIndex = r.panoptic.map { index[$0] ?? -1 }
-        Overlay.draw(rgb: &rgb, width: image.width, height: image.height, segmentIndex: segmentIndex, segments: segments)
-        return Data(try JPEGEncoder.encode(rgb: rgb, width: image.width, height: image.height))
-    }
-
-    /// Temporary sibling, fsync, rename.
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".\(getpid()).incomplete"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-            throw CLIError(message: "\(path): cannot create \(tmp)")
-        }
-        do {
-            try h.write(contentsOf: data)
-            try h.synchronize()
-            try h.close()
-        } catch {
-            unlink(tmp)
-            throw CLIError(message: "\(path): cannot write (\(error))")
-        }
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CLIError(message: "\(path): cannot rename \(tmp) onto it")
-        }
+        return Data(try FrameOverlay.jpeg(image: image, segmentIndex: r.panoptic.map { index[$0] ?? -1 }, segments: segments))
     }
 
     /// The BDD100K bitmask of a panoptic map: R = category id (1..40, 0 for VOID), A/B = instance id: stuff
