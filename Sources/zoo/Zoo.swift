@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Zoo: ParsableCommand {
@@ -10,8 +11,16 @@ struct Zoo: ParsableCommand {
         score them exactly as the official BDD100K toolkit does.
         """,
         version: ZooVersion.string,
-        subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self, Eval.self, Reproduce.self, Merge.self, Vis.self, Demo.self]
+        subcommands: [List.self, Info.self, Fetch.self, Verify.self, Cache.self, Convert.self, Inspect.self, Run.self,
+                      Eval.self, Reproduce.self, Merge.self, Vis.self, Demo.self]
     )
+
+    static func main() {
+        // A file-size limit (`ulimit -f`, a quota) must fail a write with EFBIG, reported like a full
+        // disk, not kill the process halfway through a file.
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }
 
 enum ZooVersion {

@@ -155,3 +155,41 @@ final class ReproduceCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("have no image"), missing.stderr)
     }
 }
+
+/// A disk that fills up in the middle of a run (simulated with a file-size limit, `ulimit -f`): a clear
+/// message, a non-zero exit, the images already done kept, no half-written `pan_seg.json`; then a run
+/// with space again finishes and gives the same file as an uninterrupted run.
+final class ReproduceFullDiskTests: XCTestCase {
+    func testAFullDiskKeepsTheWorkDoneAndFailsClearly() throws {
+        let work = try ZooProcess.temporaryDirectory("zoo-full-disk")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let data = work.appendingPathComponent("bdd100k").path
+        try SyntheticDataset.write(root: data, count: 3, width: 160, height: 96, seed: 21)
+        let args = ["reproduce", "r50_1x", "--split", "val", "--data-root", data, "--synthetic", "r50", "--scale", "320x192"]
+        let single = work.appendingPathComponent("single").path
+        XCTAssertEqual(try ZooProcess.run(args + ["-o", single]).status, 0)
+
+        let out = work.appendingPathComponent("out").path
+        XCTAssertEqual(try ZooProcess.run(args + ["-o", out, "--limit", "1"]).status, 0)
+        let journal = URL(fileURLWithPath: "\(out)/journal.jsonl")
+        try? FileManager.default.removeItem(atPath: "\(out)/pan_seg.json")
+        let journalBytes = try Data(contentsOf: journal).count
+        // Room for what is there, and not for the other two images' results and the final file.
+        let blocks = (journalBytes + 1023) / 1024
+        let command = "ulimit -f \(blocks); exec \"$0\" \"$@\""
+        let full = try ZooProcess.run(["-c", command, ZooProcess.binary.path] + args + ["-o", out],
+                                      executable: URL(fileURLWithPath: "/bin/bash"))
+        XCTAssertNotEqual(full.status, 0, full.stderr)
+        XCTAssertTrue(full.stderr.contains("File too large") || full.stderr.contains("disk"), full.stderr)
+        XCTAssertFalse(full.stderr.contains("Fatal error"), full.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/pan_seg.json"), "no half-written result")
+        XCTAssertGreaterThanOrEqual(try Journal.read(journal).1.count, 1, "the work already done is kept")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.contains("tmp") || $0.hasSuffix(".incomplete") }
+        XCTAssertEqual(leftovers, [])
+
+        let again = try ZooProcess.run(args + ["-o", out])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(out)/pan_seg.json")),
+                       try Data(contentsOf: URL(fileURLWithPath: "\(single)/pan_seg.json")))
+    }
+}

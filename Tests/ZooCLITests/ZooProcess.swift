@@ -21,9 +21,9 @@ struct ZooProcess {
     /// Runs `zoo ARGS` with a private cache root unless the caller sets ZOO_HOME.
     @discardableResult
     static func run(_ args: [String], environment: [String: String] = [:], cacheRoot: URL? = nil,
-                    stdin: Data? = nil) throws -> Result {
+                    stdin: Data? = nil, executable: URL? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = executable ?? binary
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "ZOO_REGISTRY")
