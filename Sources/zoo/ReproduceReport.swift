@@ -62,7 +62,7 @@ struct ScoreReport {
                 throw CLIError(message: String(format: "PQ %.2f differs from the published PQ-val %.2f by %.2f, more than --tolerance %.2f",
                                                res.overall.pq, entry.pqVal, abs(diff), tolerance))
             }
-            print(String(format: "PQ %.2f matches the published %.2f (difference %.2f, tolerance %.2f)", res.overall.pq, entry.pqVal, abs(diff), tolerance))
+            print(String(format: "PQ %.2f is within --tolerance %.2f of the published %.2f (difference %.2f)", res.overall.pq, tolerance, entry.pqVal, abs(diff)))
         }
         fflush(stdout)
     }
