@@ -12,13 +12,37 @@ import Darwin
 /// `.storage_alignment`, `byteorder`, `data/<i>` (one storage per tensor, data 64-byte aligned through
 /// an `FB` padding extra field) and `version`, then the central directory and the ZIP64 end records.
 public enum PyTorchWriter {
-    /// Returns the number of tensors written.
+    /// Writes the tensors as a bare state dict (an OrderedDict). Returns the number of tensors written.
     @discardableResult
     public static func write(_ st: SafeTensorsFile, to url: URL) throws -> Int {
+        try write(st, to: url, wrapper: nil)
+    }
+
+    /// Writes the tensors in mmdetection's form: a dict `{"meta": {str: str}, KEY: OrderedDict(tensors)}`
+    /// (KEY is usually "state_dict"), so the zoo's `mmdet-panoptic-fpn` layout reads it. Same container
+    /// and pickle rules; `torch.load(weights_only=True)` reads it. Returns the number of tensors written.
+    @discardableResult
+    public static func write(_ st: SafeTensorsFile, to url: URL, stateDictKey: String, meta: [String: String]) throws -> Int {
+        try write(st, to: url, wrapper: (stateDictKey, meta))
+    }
+
+    private static func write(_ st: SafeTensorsFile, to url: URL, wrapper: (key: String, meta: [String: String])?) throws -> Int {
         let stem = url.deletingPathExtension().lastPathComponent
         let prefix = stem.isEmpty || !stem.allSatisfy({ $0.isASCII }) ? "archive" : stem
         var pickle = PickleWriter()
         pickle.op(0x80); pickle.byte(2)
+        if let wrapper {
+            pickle.op(0x7D)                       // EMPTY_DICT (the checkpoint)
+            pickle.op(0x28)                       // MARK
+            pickle.string("meta")
+            pickle.op(0x7D)                       // EMPTY_DICT
+            if !wrapper.meta.isEmpty {
+                pickle.op(0x28)
+                for (k, v) in wrapper.meta.sorted(by: { $0.key < $1.key }) { pickle.string(k); pickle.string(v) }
+                pickle.op(0x75)                   // SETITEMS
+            }
+            pickle.string(wrapper.key)
+        }
         pickle.global("collections", "OrderedDict"); pickle.op(0x29); pickle.op(0x52)
         var storages: [(key: String, name: String)] = []
         let names = st.names
@@ -32,7 +56,8 @@ public enum PyTorchWriter {
             }
             pickle.op(0x75) // SETITEMS
         }
-        pickle.op(0x2E)
+        if wrapper != nil { pickle.op(0x75) }     // SETITEMS (meta, state_dict)
+        pickle.op(0x2E)                           // STOP
 
         var zip = try ZipWriter(url: url)
         do {
