@@ -73,12 +73,14 @@ let package = Package(
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
         .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
+        // Loading the reference arrays of Tests/Fixtures (shared by the numeric test targets).
+        .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: [
-            "Imaging", .product(name: "Crypto", package: "swift-crypto"),
+            "Imaging", "FixtureSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticFPNTests", dependencies: [
-            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic", "TorchCheckpoint",
+            "PanopticFPN", "Tensors", "Imaging", "ZooRegistry", "Panoptic", "TorchCheckpoint", "FixtureSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),

@@ -1,3 +1,4 @@
+import FixtureSupport
 import Crypto
 import Foundation
 import XCTest

@@ -1,39 +1,7 @@
+import FixtureSupport
 import Foundation
 import Tensors
 import XCTest
-
-/// One array of a fixture manifest (Tests/Fixtures/*/manifest.json, written by make_fixtures.py): a
-/// strided subset of the reference values plus statistics of the whole array.
-struct FixtureArray: Decodable {
-    var shape: [Int]
-    var dtype: String
-    var stride: Int
-    var file: String
-    var sum: Double
-    var abs_sum: Double
-    var max_abs: Double
-}
-
-enum FixtureError: Error { case missing(String) }
-
-/// The folder Tests/Fixtures/<area>, found from this source file (tests run from the source tree).
-func fixtureDirectory(_ area: String) -> URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures").appendingPathComponent(area)
-}
-
-func loadManifest(_ area: String) throws -> [String: FixtureArray] {
-    let data = try Data(contentsOf: fixtureDirectory(area).appendingPathComponent("manifest.json"))
-    return try JSONDecoder().decode([String: FixtureArray].self, from: data)
-}
-
-func loadValues(_ area: String, _ a: FixtureArray) throws -> [Float] {
-    let data = try Data(contentsOf: fixtureDirectory(area).appendingPathComponent(a.file))
-    if a.dtype == "uint8" { return data.map { Float($0) } }
-    return data.withUnsafeBytes { raw in
-        (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-    }
-}
 
 /// Checks `ours` (row-major, the reference's layout) against a fixture array: each sampled value within
 /// `rel * max|ref|`, and the sums of x and |x| over the whole array within `rel` of the sum of |ref|.
