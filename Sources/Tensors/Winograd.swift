@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 
 /// Winograd minimal filtering F(m x m, 3 x 3) for 3x3 stride-1 convolutions (Lavin & Gray 2015):
 /// the output is cut into m x m tiles; each tile's (m + 2)^2 input patch `d` and the filter `g` are
@@ -162,10 +163,20 @@ struct WinogradTransform: Sendable {
                 }
             }
             // M[ξ] = U[ξ] V[ξ]: one GEMM per transform position.
-            for xi in 0..<a2 {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
-                            u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
-                            mm + xi * cout * nt, Int32(nt))
+            GEMM.prepare()
+            if GEMM.splitOverDispatch {
+                // Independent GEMMs: spread over the threads whole (no packing is repeated).
+                DispatchQueue.concurrentPerform(iterations: a2) { xi in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
+                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
+                                mm + xi * cout * nt, Int32(nt))
+                }
+            } else {
+                for xi in 0..<a2 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
+                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
+                                mm + xi * cout * nt, Int32(nt))
+                }
             }
             // Y = Aᵀ M A, plus bias, residual, ReLU; each 1-D pass runs over all the block's tiles.
             parallelFor(cout) { range in
