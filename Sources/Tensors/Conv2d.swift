@@ -23,6 +23,8 @@ public struct Conv2d: Sendable {
     /// Smaller outputs take the GEMM path: with few tiles, the a² small GEMMs and the transforms cost more
     /// than the multiplications they save.
     nonisolated(unsafe) public static var winogradMinimumPixels = 1024
+    /// Output floats per column block of a 1x1 convolution (GEMM plus epilogue while still in cache).
+    static let oneByOneBlockFloats = 1 << 18
 
     /// `[Cout, Cin, kh, kw]`.
     public let weight: Tensor
@@ -134,7 +136,7 @@ public struct Conv2d: Sendable {
                     if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
                         // Column blocks whose output (about 256 K floats) is still in cache for the epilogue;
                         // the blocks run in parallel, each one GEMM and its epilogue on one thread.
-                        let nb = max(256, (1 << 18) / max(cout, 1))
+                        let nb = max(256, Conv2d.oneByOneBlockFloats / max(cout, 1))
                         let blocks = (n + nb - 1) / nb
                         let body = { (b: Int) in
                             let c0 = b * nb, cols = min(nb, n - c0)

@@ -1,5 +1,5 @@
 import COpenBLAS
-import Foundation
+import Dispatch
 
 /// The one way the kernels call OpenBLAS's `sgemm`.
 ///
@@ -10,8 +10,8 @@ import Foundation
 /// Dispatch threads as everything else.
 enum GEMM {
     /// Whether the GEMMs are split over Dispatch threads with OpenBLAS single-threaded (the default), or
-    /// left to OpenBLAS's own threads.
-    nonisolated(unsafe) static var splitOverDispatch = ProcessInfo.processInfo.environment["ZOO_GEMM_SPLIT"] != "0"
+    /// left to OpenBLAS's own threads (`Parallelism.openBLASThreads`).
+    static var splitOverDispatch: Bool { !Parallelism.openBLASThreads }
 
     /// Puts OpenBLAS in single-thread mode once, the first time a kernel runs.
     private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
