@@ -63,25 +63,39 @@ struct WinogradTransform: Sendable {
             gd.withUnsafeBufferPointer { gb in
             let base = up.baseAddress!, wp = wb.baseAddress!, gp = gb.baseAddress!
             parallelFor(cout) { range in
-                let tmp = UnsafeMutablePointer<Double>.allocate(capacity: a * 3)
-                defer { tmp.deallocate() }
+                // Per output channel, every quantity is a vector over the input channels, so the loops
+                // below run over contiguous doubles (the same operations in the same order per element).
+                let wt = UnsafeMutablePointer<Double>.allocate(capacity: 9 * cin)      // [tap][ci]
+                let tmp = UnsafeMutablePointer<Double>.allocate(capacity: a * 3 * cin) // [i][j][ci]
+                defer { wt.deallocate(); tmp.deallocate() }
                 for co in range {
+                    let wco = wp + co * cin * 9
                     for ci in 0..<cin {
-                        let k = wp + (co * cin + ci) * 9
-                        // tmp = G g  (alpha x 3)
-                        for i in 0..<a {
-                            for j in 0..<3 {
+                        for t in 0..<9 { wt[t * cin + ci] = Double(wco[ci * 9 + t]) }
+                    }
+                    // tmp = G g  (alpha x 3)
+                    for i in 0..<a {
+                        for j in 0..<3 {
+                            let d = tmp + (i * 3 + j) * cin
+                            let g0 = gp[i * 3], g1 = gp[i * 3 + 1], g2 = gp[i * 3 + 2]
+                            let w0 = wt + j * cin, w1 = wt + (3 + j) * cin, w2 = wt + (6 + j) * cin
+                            for ci in 0..<cin {
                                 var s = 0.0
-                                for t in 0..<3 { s += gp[i * 3 + t] * Double(k[t * 3 + j]) }
-                                tmp[i * 3 + j] = s
+                                s += g0 * w0[ci]; s += g1 * w1[ci]; s += g2 * w2[ci]
+                                d[ci] = s
                             }
                         }
-                        // U = tmp Gᵀ  (alpha x alpha)
-                        for i in 0..<a {
-                            for j in 0..<a {
+                    }
+                    // U = tmp Gᵀ  (alpha x alpha)
+                    for i in 0..<a {
+                        let t0 = tmp + (i * 3) * cin, t1 = tmp + (i * 3 + 1) * cin, t2 = tmp + (i * 3 + 2) * cin
+                        for j in 0..<a {
+                            let g0 = gp[j * 3], g1 = gp[j * 3 + 1], g2 = gp[j * 3 + 2]
+                            let d = base + ((i * a + j) * cout + co) * cin
+                            for ci in 0..<cin {
                                 var s = 0.0
-                                for t in 0..<3 { s += tmp[i * 3 + t] * gp[j * 3 + t] }
-                                base[((i * a + j) * cout + co) * cin + ci] = Float(s)
+                                s += t0[ci] * g0; s += t1[ci] * g1; s += t2[ci] * g2
+                                d[ci] = Float(s)
                             }
                         }
                     }
