@@ -20,10 +20,10 @@ public struct Conv2d: Sendable {
     /// The Winograd variant 3x3 stride-1 layers use (nil: im2col + GEMM for every layer). Process-wide;
     /// set it before running a model, not while one runs.
     nonisolated(unsafe) public static var winograd: Winograd? = .f4x3
-    /// Smaller outputs take the GEMM path: with few tiles, the a² small GEMMs and the transforms cost more
-    /// than the multiplications they save. (F(4,3) already wins at 12x20: 0.5 ms against 1.7 ms, 256
-    /// channels, both cores.)
-    nonisolated(unsafe) public static var winogradMinimumPixels = 128
+    /// Smaller outputs take the GEMM path. (Per call F(4,3) already wins from 12x20 pixels, but on
+    /// ResNet's 23x40 C5 layers the one-off weight transform and its 4x larger weights (+83 MB) cost a
+    /// one-image run as much as they save.)
+    nonisolated(unsafe) public static var winogradMinimumPixels = 1024
     /// Output floats per column block of a 1x1 convolution (GEMM plus epilogue while still in cache).
     static let oneByOneBlockFloats = 1 << 18
 
