@@ -10,7 +10,8 @@ extension Tensor {
         let xs = linearTaps(out: ow, in: w, scale: sx)
         return Tensor(uninitialized: [c, oh, ow]) { out in
             data.withUnsafeBufferPointer { src in
-                let s = src.baseAddress!, o = out.baseAddress!
+            xs.withUnsafeBufferPointer { xb in
+                let s = src.baseAddress!, o = out.baseAddress!, xt = xb.baseAddress!
                 parallelFor(c * oh, minPerThread: 16) { range in
                     for r in range {
                         let ch = r / oh, y = r % oh
@@ -18,12 +19,13 @@ extension Tensor {
                         let row0 = s + (ch * h + ty.i0) * w, row1 = s + (ch * h + ty.i1) * w
                         let dst = o + r * ow
                         for x in 0..<ow {
-                            let tx = xs[x]
+                            let tx = xt[x]
                             dst[x] = ty.w0 * (tx.w0 * row0[tx.i0] + tx.w1 * row0[tx.i1])
                                 + ty.w1 * (tx.w0 * row1[tx.i0] + tx.w1 * row1[tx.i1])
                         }
                     }
                 }
+            }
             }
         }
     }
