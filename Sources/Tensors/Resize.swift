@@ -2,10 +2,15 @@
 extension Tensor {
     /// Bilinear, `align_corners=False`: source coordinate `(dst + 0.5) * scale - 0.5`, clamped at 0, with
     /// `scale = in / out` (or `1 / scaleFactor` when the caller passed a scale factor, as torch does).
-    public func resizedBilinear(height oh: Int, width ow: Int, scaleFactor: Float? = nil) -> Tensor {
+    ///
+    /// With `cropHeight` / `cropWidth`, only the top-left `cropHeight x cropWidth` of that output is
+    /// computed (the same values as resizing, then cropping).
+    public func resizedBilinear(height fullH: Int, width fullW: Int, scaleFactor: Float? = nil,
+                                cropHeight: Int? = nil, cropWidth: Int? = nil) -> Tensor {
         let (c, h, w) = chw
-        let sy = scaleFactor.map { 1 / $0 } ?? Float(h) / Float(oh)
-        let sx = scaleFactor.map { 1 / $0 } ?? Float(w) / Float(ow)
+        let sy = scaleFactor.map { 1 / $0 } ?? Float(h) / Float(fullH)
+        let sx = scaleFactor.map { 1 / $0 } ?? Float(w) / Float(fullW)
+        let oh = min(cropHeight ?? fullH, fullH), ow = min(cropWidth ?? fullW, fullW)
         let ys = linearTaps(out: oh, in: h, scale: sy)
         let xs = linearTaps(out: ow, in: w, scale: sx)
         return Tensor(uninitialized: [c, oh, ow]) { out in
