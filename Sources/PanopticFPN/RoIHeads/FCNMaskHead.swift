@@ -18,7 +18,7 @@ public struct FCNMaskHead: Sendable {
     public let numClasses: Int
     public let channels: Int
 
-    /// RoIs per stacked map: bounds the activations to a few tens of MB.
+    /// RoIs per wide map: bounds the activations to a few tens of MB.
     static let chunk = 50
 
     public init(binder: WeightBinder, prefix: String = "roi_head.mask_head", numClasses: Int,
