@@ -2,7 +2,7 @@
 // synthetic weights of the reference recipe, and prints the per-stage median and GFLOP/s.
 //
 //   swift build -c release --product dense-bench
-//   .build/release/dense-bench IMAGE.jpg [--depth 50|101] [--runs 5] [--warmup 1]
+//   .build/release/dense-bench IMAGE.jpg [--depth 50|101] [--runs 5] [--warmup 1] [--openblas-threads]
 //
 // Run it with and without OPENBLAS_CORETYPE set to compare OpenBLAS kernels.
 import Foundation
@@ -21,6 +21,10 @@ let depth = option("--depth", 50), runs = option("--runs", 5), warmup = option("
 if let i = args.firstIndex(of: "--winograd"), i + 1 < args.count {
     Conv2d.winograd = Conv2d.Winograd(rawValue: args[i + 1])  // "off" (or anything else) selects im2col + GEMM
     args.removeSubrange(i...(i + 1))
+}
+if let i = args.firstIndex(of: "--openblas-threads") {
+    Parallelism.openBLASThreads = true  // GEMMs on OpenBLAS's own threads (the former behaviour), to compare
+    args.remove(at: i)
 }
 if args.first == "--gemm" {
     // Calibration: OpenBLAS sgemm alone, 256 x 8192 x 2304 (an FPN 3x3 layer's shape).

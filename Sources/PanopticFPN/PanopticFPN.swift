@@ -103,13 +103,23 @@ public struct PanopticFPN: Sendable {
     public static func argmax(_ logits: Tensor) -> [UInt8] {
         let c = logits.shape[0], plane = logits.count / max(c, 1)
         var best = [UInt8](repeating: 0, count: plane)
-        logits.data.withUnsafeBufferPointer { l in
-            var top = Array(l[0..<plane])
-            for k in 1..<max(c, 1) {
-                let row = k * plane
-                for i in 0..<plane where l[row + i] > top[i] {
-                    top[i] = l[row + i]
-                    best[i] = UInt8(k)
+        // Pixel ranges on both cores; within a range, class by class over contiguous rows.
+        let parts = max(1, min(4 * Parallelism.threads, plane / 65_536))
+        logits.data.withUnsafeBufferPointer { lb in
+            best.withUnsafeMutableBufferPointer { bb in
+                let l = lb.baseAddress!, b = bb.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    let lo = plane * part / parts, hi = plane * (part + 1) / parts
+                    let top = UnsafeMutablePointer<Float>.allocate(capacity: max(hi - lo, 1))
+                    defer { top.deallocate() }
+                    top.update(from: l + lo, count: hi - lo)
+                    for k in 1..<max(c, 1) {
+                        let row = l + k * plane
+                        for i in lo..<hi where row[i] > top[i - lo] {
+                            top[i - lo] = row[i]
+                            b[i] = UInt8(k)
+                        }
+                    }
                 }
             }
         }

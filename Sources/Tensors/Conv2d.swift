@@ -20,9 +20,12 @@ public struct Conv2d: Sendable {
     /// The Winograd variant 3x3 stride-1 layers use (nil: im2col + GEMM for every layer). Process-wide;
     /// set it before running a model, not while one runs.
     nonisolated(unsafe) public static var winograd: Winograd? = .f4x3
-    /// Smaller outputs take the GEMM path: with few tiles, the a² small GEMMs and the transforms cost more
-    /// than the multiplications they save.
+    /// Smaller outputs take the GEMM path. (Per call F(4,3) already wins from 12x20 pixels, but on
+    /// ResNet's 23x40 C5 layers the one-off weight transform and its 4x larger weights (+83 MB) cost a
+    /// one-image run as much as they save.)
     nonisolated(unsafe) public static var winogradMinimumPixels = 1024
+    /// Output floats per column block of a 1x1 convolution (GEMM plus epilogue while still in cache).
+    static let oneByOneBlockFloats = 1 << 18
 
     /// `[Cout, Cin, kh, kw]`.
     public let weight: Tensor
@@ -128,35 +131,53 @@ public struct Conv2d: Sendable {
                         }
                         return
                     }
+                    GEMM.prepare()
+                    let obase = op.baseAddress!
+                    let split = GEMM.splitOverDispatch
                     if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
-                        // Column blocks whose output (about 256 K floats) is still in cache for the epilogue.
-                        let nb = max(256, (1 << 18) / max(cout, 1))
-                        var c0 = 0
-                        while c0 < n {
-                            let cols = min(nb, n - c0)
+                        // Column blocks whose output (about 256 K floats) is still in cache for the epilogue;
+                        // the blocks run in parallel, each one GEMM and its epilogue on one thread.
+                        let nb = max(256, Conv2d.oneByOneBlockFloats / max(cout, 1))
+                        let blocks = (n + nb - 1) / nb
+                        let body = { (b: Int) in
+                            let c0 = b * nb, cols = min(nb, n - c0)
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(k),
                                         1, wp.baseAddress, Int32(k), xp.baseAddress! + c0, Int32(n), 0,
-                                        op.baseAddress! + c0, Int32(n))
-                            epilogue(op.baseAddress!, residual: res, ld: n, from: c0, count: cols, relu: relu)
-                            c0 += cols
+                                        obase + c0, Int32(n))
+                            self.epilogue(obase, residual: res, ld: n, from: c0, count: cols, relu: relu,
+                                          parallel: !split)
+                        }
+                        if split && blocks > 1 {
+                            DispatchQueue.concurrentPerform(iterations: blocks, execute: body)
+                        } else {
+                            for b in 0..<blocks { body(b) }
                         }
                         return
                     }
-                    // Blocks of whole output rows, about 4 M floats of unfolded input each.
-                    let rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
-                    ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
-                        var y0 = 0
-                        while y0 < oh {
+                    // Blocks of whole output rows, about 4 M floats of unfolded input each (at least two
+                    // blocks per thread when splitting); each block unfolds, multiplies and finishes on one
+                    // thread.
+                    var rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
+                    if split { rowsPerBlock = max(1, min(rowsPerBlock, (oh + 2 * Parallelism.threads - 1) / (2 * Parallelism.threads))) }
+                    let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
+                    let body = { (b: Int) in
+                        ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
+                            let y0 = b * rowsPerBlock
                             let rows = min(rowsPerBlock, oh - y0)
                             let nb = rows * ow
-                            im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows, ow: ow,
-                                   into: scratch)
+                            self.im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows,
+                                        ow: ow, into: scratch, parallel: !split)
                             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nb), Int32(k),
                                         1, wp.baseAddress, Int32(k), scratch, Int32(nb), 0,
-                                        op.baseAddress! + y0 * ow, Int32(n))
-                            epilogue(op.baseAddress!, residual: res, ld: n, from: y0 * ow, count: nb, relu: relu)
-                            y0 += rows
+                                        obase + y0 * ow, Int32(n))
+                            self.epilogue(obase, residual: res, ld: n, from: y0 * ow, count: nb, relu: relu,
+                                          parallel: !split)
                         }
+                    }
+                    if split && blocks > 1 {
+                        DispatchQueue.concurrentPerform(iterations: blocks, execute: body)
+                    } else {
+                        for b in 0..<blocks { body(b) }
                     }
                 }
                 }
@@ -168,10 +189,10 @@ public struct Conv2d: Sendable {
     /// `out[co, c] = relu(out[co, c] + bias[co] + residual[co, c])` for columns c in from..<from+count of a
     /// `[Cout, ld]` output, right after the GEMM wrote them (while they are in cache).
     private func epilogue(_ out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, ld: Int,
-                          from c0: Int, count: Int, relu: Bool) {
+                          from c0: Int, count: Int, relu: Bool, parallel: Bool) {
         bias.withUnsafeBufferPointer { bp in
             let b = bp.baseAddress!
-            parallelFor(outChannels, minPerThread: max(1, 16_384 / max(count, 1))) { range in
+            parallelFor(outChannels, minPerThread: parallel ? max(1, 16_384 / max(count, 1)) : Int.max) { range in
                 for co in range {
                     let row = out + co * ld + c0, bc = b[co]
                     if let residual {
@@ -209,10 +230,10 @@ public struct Conv2d: Sendable {
     /// Unfolds output rows y0..<y0+rows: row `(ci, ky, kx)` of the block holds, for each output pixel,
     /// the input value under that kernel tap (0 outside the image).
     private func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, kh: Int, kw: Int,
-                        y0: Int, rows: Int, ow: Int, into col: UnsafeMutablePointer<Float>) {
+                        y0: Int, rows: Int, ow: Int, into col: UnsafeMutablePointer<Float>, parallel: Bool) {
         let s = stride, p = padding, d = dilation
         let nb = rows * ow
-        parallelFor(c * kh * kw, minPerThread: 4) { range in
+        parallelFor(c * kh * kw, minPerThread: parallel ? 4 : Int.max) { range in
             for r in range {
                 let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
                 let dst = col + r * nb

@@ -32,9 +32,8 @@ public struct ConvTranspose2d: Sendable {
                 for b in 0..<n {
                     // cols[(co, ky, kx), p] = sum_ci W[ci, (co, ky, kx)] x[ci, p]
                     cols.withUnsafeMutableBufferPointer { cp in
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(hw), Int32(cin), 1,
-                                    wp.baseAddress, Int32(m), xp.baseAddress! + b * cin * hw, Int32(hw), 0,
-                                    cp.baseAddress, Int32(hw))
+                        GEMM.sgemm(transA: true, m: m, n: hw, k: cin, a: wp.baseAddress!, lda: m,
+                                   b: xp.baseAddress! + b * cin * hw, ldb: hw, c: cp.baseAddress!, ldc: hw)
                     }
                     let base = b * cout * oh * ow
                     for co in 0..<cout {

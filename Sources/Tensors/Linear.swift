@@ -22,8 +22,8 @@ public struct Linear: Sendable {
         weight.data.withUnsafeBufferPointer { wp in
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeMutableBufferPointer { yp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nOut), Int32(nIn), 1,
-                                xp.baseAddress, Int32(nIn), wp.baseAddress, Int32(nIn), 1, yp.baseAddress, Int32(nOut))
+                    GEMM.sgemm(transB: true, m: rows, n: nOut, k: nIn, a: xp.baseAddress!, lda: nIn,
+                               b: wp.baseAddress!, ldb: nIn, beta: 1, c: yp.baseAddress!, ldc: nOut)
                 }
             }
         }

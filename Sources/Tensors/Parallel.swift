@@ -2,9 +2,13 @@ import Dispatch
 import Foundation
 
 /// How many threads the non-GEMM kernels split their work over (default: the active cores).
-/// OpenBLAS runs its own threads for the GEMMs, which are never nested inside these loops.
+/// The GEMMs run on the same threads (see `GEMM`), OpenBLAS itself single-threaded.
 public enum Parallelism {
     nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Leave the GEMMs to OpenBLAS's own thread pool instead of splitting them over `threads` Dispatch
+    /// threads with OpenBLAS single-threaded (the default, faster: with both pools the cores were
+    /// oversubscribed). Set it before the first convolution runs; for comparisons only.
+    nonisolated(unsafe) public static var openBLASThreads = false
 }
 
 /// Runs `body` over 0..<n split into contiguous ranges spread over `Parallelism.threads` threads.

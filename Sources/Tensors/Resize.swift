@@ -2,15 +2,21 @@
 extension Tensor {
     /// Bilinear, `align_corners=False`: source coordinate `(dst + 0.5) * scale - 0.5`, clamped at 0, with
     /// `scale = in / out` (or `1 / scaleFactor` when the caller passed a scale factor, as torch does).
-    public func resizedBilinear(height oh: Int, width ow: Int, scaleFactor: Float? = nil) -> Tensor {
+    ///
+    /// With `cropHeight` / `cropWidth`, only the top-left `cropHeight x cropWidth` of that output is
+    /// computed (the same values as resizing, then cropping).
+    public func resizedBilinear(height fullH: Int, width fullW: Int, scaleFactor: Float? = nil,
+                                cropHeight: Int? = nil, cropWidth: Int? = nil) -> Tensor {
         let (c, h, w) = chw
-        let sy = scaleFactor.map { 1 / $0 } ?? Float(h) / Float(oh)
-        let sx = scaleFactor.map { 1 / $0 } ?? Float(w) / Float(ow)
+        let sy = scaleFactor.map { 1 / $0 } ?? Float(h) / Float(fullH)
+        let sx = scaleFactor.map { 1 / $0 } ?? Float(w) / Float(fullW)
+        let oh = min(cropHeight ?? fullH, fullH), ow = min(cropWidth ?? fullW, fullW)
         let ys = linearTaps(out: oh, in: h, scale: sy)
         let xs = linearTaps(out: ow, in: w, scale: sx)
         return Tensor(uninitialized: [c, oh, ow]) { out in
             data.withUnsafeBufferPointer { src in
-                let s = src.baseAddress!, o = out.baseAddress!
+            xs.withUnsafeBufferPointer { xb in
+                let s = src.baseAddress!, o = out.baseAddress!, xt = xb.baseAddress!
                 parallelFor(c * oh, minPerThread: 16) { range in
                     for r in range {
                         let ch = r / oh, y = r % oh
@@ -18,12 +24,13 @@ extension Tensor {
                         let row0 = s + (ch * h + ty.i0) * w, row1 = s + (ch * h + ty.i1) * w
                         let dst = o + r * ow
                         for x in 0..<ow {
-                            let tx = xs[x]
+                            let tx = xt[x]
                             dst[x] = ty.w0 * (tx.w0 * row0[tx.i0] + tx.w1 * row0[tx.i1])
                                 + ty.w1 * (tx.w0 * row1[tx.i0] + tx.w1 * row1[tx.i1])
                         }
                     }
                 }
+            }
             }
         }
     }

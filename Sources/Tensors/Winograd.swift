@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 
 /// Winograd minimal filtering F(m x m, 3 x 3) for 3x3 stride-1 convolutions (Lavin & Gray 2015):
 /// the output is cut into m x m tiles; each tile's (m + 2)^2 input patch `d` and the filter `g` are
@@ -58,30 +59,49 @@ struct WinogradTransform: Sendable {
         var u = [Float](repeating: 0, count: a2 * cout * cin)
         let gd = g.map(Double.init)
         u.withUnsafeMutableBufferPointer { up in
-            let base = up.baseAddress!
+            w.withUnsafeBufferPointer { wb in
+            gd.withUnsafeBufferPointer { gb in
+            let base = up.baseAddress!, wp = wb.baseAddress!, gp = gb.baseAddress!
             parallelFor(cout) { range in
-                var tmp = [Double](repeating: 0, count: a * 3)
+                // Per output channel, every quantity is a vector over the input channels, so the loops
+                // below run over contiguous doubles (the same operations in the same order per element).
+                let wt = UnsafeMutablePointer<Double>.allocate(capacity: 9 * cin)      // [tap][ci]
+                let tmp = UnsafeMutablePointer<Double>.allocate(capacity: a * 3 * cin) // [i][j][ci]
+                defer { wt.deallocate(); tmp.deallocate() }
                 for co in range {
+                    let wco = wp + co * cin * 9
                     for ci in 0..<cin {
-                        let k = (co * cin + ci) * 9
-                        // tmp = G g  (alpha x 3)
-                        for i in 0..<a {
-                            for j in 0..<3 {
+                        for t in 0..<9 { wt[t * cin + ci] = Double(wco[ci * 9 + t]) }
+                    }
+                    // tmp = G g  (alpha x 3)
+                    for i in 0..<a {
+                        for j in 0..<3 {
+                            let d = tmp + (i * 3 + j) * cin
+                            let g0 = gp[i * 3], g1 = gp[i * 3 + 1], g2 = gp[i * 3 + 2]
+                            let w0 = wt + j * cin, w1 = wt + (3 + j) * cin, w2 = wt + (6 + j) * cin
+                            for ci in 0..<cin {
                                 var s = 0.0
-                                for t in 0..<3 { s += gd[i * 3 + t] * Double(w[k + t * 3 + j]) }
-                                tmp[i * 3 + j] = s
+                                s += g0 * w0[ci]; s += g1 * w1[ci]; s += g2 * w2[ci]
+                                d[ci] = s
                             }
                         }
-                        // U = tmp Gᵀ  (alpha x alpha)
-                        for i in 0..<a {
-                            for j in 0..<a {
+                    }
+                    // U = tmp Gᵀ  (alpha x alpha)
+                    for i in 0..<a {
+                        let t0 = tmp + (i * 3) * cin, t1 = tmp + (i * 3 + 1) * cin, t2 = tmp + (i * 3 + 2) * cin
+                        for j in 0..<a {
+                            let g0 = gp[j * 3], g1 = gp[j * 3 + 1], g2 = gp[j * 3 + 2]
+                            let d = base + ((i * a + j) * cout + co) * cin
+                            for ci in 0..<cin {
                                 var s = 0.0
-                                for t in 0..<3 { s += tmp[i * 3 + t] * gd[j * 3 + t] }
-                                base[((i * a + j) * cout + co) * cin + ci] = Float(s)
+                                s += t0[ci] * g0; s += t1[ci] * g1; s += t2[ci] * g2
+                                d[ci] = Float(s)
                             }
                         }
                     }
                 }
+            }
+            }
             }
         }
         return u
@@ -140,16 +160,25 @@ struct WinogradTransform: Sendable {
                                 dst.update(repeating: 0, count: span)
                                 continue
                             }
+                            // Columns j with 0 <= x0 + j < w come from the row, the others are zero.
                             let src = plane + iy * w
-                            for j in 0..<span {
-                                let ix = x0 + j
-                                dst[j] = (ix >= 0 && ix < w) ? src[ix] : 0
-                            }
+                            let lo = min(span, max(0, -x0)), hi = max(lo, min(span, w - x0))
+                            if lo > 0 { dst.update(repeating: 0, count: lo) }
+                            (dst + lo).update(from: src + (x0 + lo), count: hi - lo)
+                            if hi < span { (dst + hi).update(repeating: 0, count: span - hi) }
                         }
                         // Bᵀ along y: colBuf[i] = Σ_k Bᵀ[i][k] rows[k], over the whole span.
-                        applyRows(bt, a, a, rowsBuf, span, colBuf, span, span)
+                        if m == 4 {
+                            bt6(rowsBuf, span, 1, colBuf, span, span)
+                        } else {
+                            applyRows(bt, a, a, rowsBuf, span, colBuf, span, span)
+                        }
                         // Along x per tile: V[i][j](t) = Σ_k Bᵀ[j][k] colBuf[i][t m + k], written in place.
-                        for i in 0..<a {
+                        for i in 0..<a where m == 4 {
+                            // The taps of tile t are c[4 t + k]: read in place, no de-interleaving.
+                            bt6(colBuf + i * span, 1, 4, v + ((i * a) * cin + ci) * nt + r * tilesX, cin * nt, tilesX)
+                        }
+                        for i in 0..<a where m != 4 {
                             let c = colBuf + i * span
                             for k in 0..<a {
                                 let tk = taps + k * tilesX
@@ -162,10 +191,20 @@ struct WinogradTransform: Sendable {
                 }
             }
             // M[ξ] = U[ξ] V[ξ]: one GEMM per transform position.
-            for xi in 0..<a2 {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
-                            u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
-                            mm + xi * cout * nt, Int32(nt))
+            GEMM.prepare()
+            if GEMM.splitOverDispatch {
+                // Independent GEMMs: spread over the threads whole (no packing is repeated).
+                DispatchQueue.concurrentPerform(iterations: a2) { xi in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
+                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
+                                mm + xi * cout * nt, Int32(nt))
+                }
+            } else {
+                for xi in 0..<a2 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
+                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
+                                mm + xi * cout * nt, Int32(nt))
+                }
             }
             // Y = Aᵀ M A, plus bias, residual, ReLU; each 1-D pass runs over all the block's tiles.
             parallelFor(cout) { range in
@@ -174,12 +213,17 @@ struct WinogradTransform: Sendable {
                 defer { s1.deallocate(); y.deallocate() }
                 for co in range {
                     // s1[i][j](t) = Σ_k Aᵀ[i][k] M[k][j](t)   (s1 laid out [i][j][t])
-                    for j in 0..<a {
-                        applyRows(at, m, a, mm + (j * cout + co) * nt, a * cout * nt, s1 + j * nt, a * nt, nt)
-                    }
-                    // y[i][jj](t) = Σ_j Aᵀ[jj][j] s1[i][j](t)   (y laid out [i][jj][t])
-                    for i in 0..<m {
-                        applyRows(at, m, a, s1 + i * a * nt, nt, y + i * m * nt, nt, nt)
+                    if m == 4 {
+                        for j in 0..<a { at6(mm + (j * cout + co) * nt, a * cout * nt, s1 + j * nt, a * nt, nt) }
+                        for i in 0..<m { at6(s1 + i * a * nt, nt, y + i * m * nt, nt, nt) }
+                    } else {
+                        for j in 0..<a {
+                            applyRows(at, m, a, mm + (j * cout + co) * nt, a * cout * nt, s1 + j * nt, a * nt, nt)
+                        }
+                        // y[i][jj](t) = Σ_j Aᵀ[jj][j] s1[i][j](t)   (y laid out [i][jj][t])
+                        for i in 0..<m {
+                            applyRows(at, m, a, s1 + i * a * nt, nt, y + i * m * nt, nt, nt)
+                        }
                     }
                     let b = bias[co]
                     let plane = out + co * oh * ow
@@ -236,5 +280,44 @@ private func applyRows(_ mat: [Float], _ rows: Int, _ cols: Int, _ src: UnsafePo
             }
         }
         if first { d.update(repeating: 0, count: n) }
+    }
+}
+
+/// F(4, 3)'s `Bᵀ` (6 x 6) applied to 6 vectors of `n` floats in one pass: input k of element t is
+/// `src[t * step + k * stride]`, output i goes to `dst + i * dstStride`. The same operations in the same
+/// order as `applyRows(f4x3.bt, ...)`, with each element's six values kept in registers.
+@inline(__always)
+private func bt6(_ src: UnsafePointer<Float>, _ stride: Int, _ step: Int, _ dst: UnsafeMutablePointer<Float>,
+                 _ dstStride: Int, _ n: Int) {
+    let d0 = dst, d1 = dst + dstStride, d2 = dst + 2 * dstStride
+    let d3 = dst + 3 * dstStride, d4 = dst + 4 * dstStride, d5 = dst + 5 * dstStride
+    for t in 0..<n {
+        let s = src + t * step
+        let x0 = s[0], x1 = s[stride], x2 = s[2 * stride], x3 = s[3 * stride], x4 = s[4 * stride], x5 = s[5 * stride]
+        var y: Float
+        y = 4 * x0; y += -5 * x2; y += x4; d0[t] = y
+        y = -4 * x1; y += -4 * x2; y += x3; y += x4; d1[t] = y
+        y = 4 * x1; y += -4 * x2; y -= x3; y += x4; d2[t] = y
+        y = -2 * x1; y -= x2; y += 2 * x3; y += x4; d3[t] = y
+        y = 2 * x1; y -= x2; y += -2 * x3; y += x4; d4[t] = y
+        y = 4 * x1; y += -5 * x3; y += x5; d5[t] = y
+    }
+}
+
+/// F(4, 3)'s `Aᵀ` (4 x 6) applied to 6 vectors of `n` floats (`src + k * srcStride`) in one pass, into
+/// `dst + i * dstStride`; the same operations in the same order as `applyRows(f4x3.at, ...)`.
+@inline(__always)
+private func at6(_ src: UnsafePointer<Float>, _ srcStride: Int, _ dst: UnsafeMutablePointer<Float>,
+                 _ dstStride: Int, _ n: Int) {
+    let s0 = src, s1 = src + srcStride, s2 = src + 2 * srcStride
+    let s3 = src + 3 * srcStride, s4 = src + 4 * srcStride, s5 = src + 5 * srcStride
+    let d0 = dst, d1 = dst + dstStride, d2 = dst + 2 * dstStride, d3 = dst + 3 * dstStride
+    for t in 0..<n {
+        let x0 = s0[t], x1 = s1[t], x2 = s2[t], x3 = s3[t], x4 = s4[t], x5 = s5[t]
+        var y: Float
+        y = x0; y += x1; y += x2; y += x3; y += x4; d0[t] = y
+        y = x1; y -= x2; y += 2 * x3; y += -2 * x4; d1[t] = y
+        y = x1; y += x2; y += 4 * x3; y += 4 * x4; d2[t] = y
+        y = x1; y -= x2; y += 8 * x3; y += -8 * x4; y += x5; d3[t] = y
     }
 }

@@ -2,10 +2,14 @@ import XCTest
 import Tensors
 
 final class WinogradTests: XCTestCase {
-    override func setUp() { Conv2d.winogradMinimumPixels = 256 }
+    private var savedMinimumPixels = Conv2d.winogradMinimumPixels
+    override func setUp() {
+        savedMinimumPixels = Conv2d.winogradMinimumPixels
+        Conv2d.winogradMinimumPixels = 256
+    }
     override func tearDown() {
         Conv2d.winograd = .f4x3
-        Conv2d.winogradMinimumPixels = 1024
+        Conv2d.winogradMinimumPixels = savedMinimumPixels
     }
 
     /// Both variants against the direct definition, on sizes that leave partial tiles at the borders.

@@ -4,9 +4,10 @@ import Tensors
 /// (ConvTranspose2d 2x2 stride 2, ReLU) and `conv_logits` (1x1, one channel per class), giving 28x28 logits
 /// per RoI from 14x14 RoI features.
 ///
-/// The RoIs of a chunk are stacked into one tall map `[C, m * (s + 1), s]` with a zero row after each
-/// RoI, so each layer is one large convolution (GEMM) while the 3x3 kernels still see every RoI zero-padded
-/// on its own; the separator rows are cleared after each convolution.
+/// The RoIs of a chunk are laid side by side in one wide map `[C, s, m * (s + 1)]` with a zero column
+/// after each RoI, so each layer is one large convolution while the 3x3 kernels still see every RoI
+/// zero-padded on its own; the separator columns are cleared after each convolution. (Side by side rather
+/// than stacked: the Winograd transforms run along rows, so a wide map gives them long vectors.)
 public struct FCNMaskHead: Sendable {
     /// `convs.i.conv`.
     var convs: [Conv2d]
@@ -17,7 +18,7 @@ public struct FCNMaskHead: Sendable {
     public let numClasses: Int
     public let channels: Int
 
-    /// RoIs per stacked map: bounds the activations to a few tens of MB.
+    /// RoIs per wide map: bounds the activations to a few tens of MB.
     static let chunk = 50
 
     public init(binder: WeightBinder, prefix: String = "roi_head.mask_head", numClasses: Int,
@@ -43,19 +44,23 @@ public struct FCNMaskHead: Sendable {
 
     /// `roiFeats`: `[n, C, s, s]` (RoIAlign output). Returns logits `[n, classes, 2s, 2s]`.
     public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int) -> [Float] {
-        let plane = s * s, rows = s + 1, s2 = 2 * s, out2 = s2 * s2
+        let plane = s * s, cols = s + 1, s2 = 2 * s, out2 = s2 * s2
         var result = [Float](repeating: 0, count: n * numClasses * out2)
         var start = 0
         while start < n {
             let m = min(FCNMaskHead.chunk, n - start)
-            let tall = m * rows * s
-            var x = Tensor(zeros: [channels, m * rows, s])
-            x.data.withUnsafeMutableBufferPointer { xp in
-                for r in 0..<m {
-                    for c in 0..<channels {
-                        let src = ((start + r) * channels + c) * plane
-                        let dst = c * tall + r * rows * s
-                        for p in 0..<plane { xp[dst + p] = roiFeats[src + p] }
+            let wide = m * cols, area = s * wide
+            var x = Tensor(zeros: [channels, s, wide])
+            roiFeats.withUnsafeBufferPointer { fp in
+                x.data.withUnsafeMutableBufferPointer { xp in
+                    for r in 0..<m {
+                        for c in 0..<channels {
+                            let src = ((start + r) * channels + c) * plane
+                            let dst = c * area + r * cols
+                            for y in 0..<s {
+                                for j in 0..<s { xp[dst + y * wide + j] = fp[src + y * s + j] }
+                            }
+                        }
                     }
                 }
             }
@@ -63,22 +68,26 @@ public struct FCNMaskHead: Sendable {
                 x = conv(x, relu: true)
                 x.data.withUnsafeMutableBufferPointer { xp in
                     for c in 0..<channels {
-                        for r in 0..<m {
-                            let sep = c * tall + (r * rows + s) * s
-                            for j in 0..<s { xp[sep + j] = 0 }
+                        for y in 0..<s {
+                            let row = c * area + y * wide + s
+                            for r in 0..<m { xp[row + r * cols] = 0 }
                         }
                     }
                 }
             }
-            // Separator rows become output rows 2s, 2s + 1 of each RoI's band: dropped below.
+            // Separator columns become output columns 2s, 2s + 1 of each RoI's band: dropped below.
             let logits = convLogits(upsample(x, relu: true))
-            let band = 2 * rows * s2, tall2 = m * band
+            let wide2 = 2 * wide, area2 = s2 * wide2
             logits.data.withUnsafeBufferPointer { lp in
-                for r in 0..<m {
-                    for k in 0..<numClasses {
-                        let src = k * tall2 + r * band
-                        let dst = ((start + r) * numClasses + k) * out2
-                        for p in 0..<out2 { result[dst + p] = lp[src + p] }
+                result.withUnsafeMutableBufferPointer { rp in
+                    for r in 0..<m {
+                        for k in 0..<numClasses {
+                            let src = k * area2 + r * 2 * cols
+                            let dst = ((start + r) * numClasses + k) * out2
+                            for y in 0..<s2 {
+                                for j in 0..<s2 { rp[dst + y * s2 + j] = lp[src + y * wide2 + j] }
+                            }
+                        }
                     }
                 }
             }

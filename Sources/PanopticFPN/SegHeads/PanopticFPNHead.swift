@@ -50,8 +50,8 @@ public struct PanopticFPNHead: Sendable {
     /// mmdetection's `simple_test` with `rescale=True`: bilinear to the padded input size, crop to the
     /// resized image, bilinear to the original size. `[31, H, W]`.
     public static func logitsAtOriginalSize(_ quarter: Tensor, meta: ImageMeta) -> Tensor {
-        let padded = quarter.resizedBilinear(height: meta.padShape.h, width: meta.padShape.w)
-        let cropped = padded.cropped(height: meta.imgShape.h, width: meta.imgShape.w)
+        let cropped = quarter.resizedBilinear(height: meta.padShape.h, width: meta.padShape.w,
+                                              cropHeight: meta.imgShape.h, cropWidth: meta.imgShape.w)
         if meta.imgShape == meta.oriShape { return cropped }
         return cropped.resizedBilinear(height: meta.oriShape.h, width: meta.oriShape.w)
     }

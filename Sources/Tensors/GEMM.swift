@@ -1,0 +1,61 @@
+import COpenBLAS
+import Dispatch
+
+/// The one way the kernels call OpenBLAS's `sgemm`.
+///
+/// OpenBLAS's own threads spin for a while after each call before they sleep; the kernels' other loops
+/// (im2col, Winograd transforms, epilogues) run on Dispatch's threads right after, so on a machine with
+/// as many cores as threads the two pools fought over the cores. Instead OpenBLAS is asked for one
+/// thread and the GEMMs are split into independent pieces (column or row ranges) run on the same
+/// Dispatch threads as everything else.
+enum GEMM {
+    /// Whether the GEMMs are split over Dispatch threads with OpenBLAS single-threaded (the default), or
+    /// left to OpenBLAS's own threads (`Parallelism.openBLASThreads`).
+    static var splitOverDispatch: Bool { !Parallelism.openBLASThreads }
+
+    /// Puts OpenBLAS in single-thread mode once, the first time a kernel runs.
+    private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// Call before any GEMM of a kernel: makes OpenBLAS single-threaded when the kernels split the work.
+    @inline(__always)
+    static func prepare() {
+        if splitOverDispatch { _ = singleThreaded }
+    }
+
+    /// `C = A B + beta C` (row-major; A `m x k` or, transposed, `k x m`; B `k x n` or `n x k`), split over
+    /// the threads by columns, or by rows when there are few columns.
+    static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+        prepare()
+        let threads = splitOverDispatch ? Parallelism.threads : 1
+        func call(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                  _ c: UnsafeMutablePointer<Float>) {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+        // Small problems, or one thread: a single call.
+        if threads <= 1 || m * n * k < 1 << 21 {
+            call(m, n, a, b, c)
+            return
+        }
+        if n >= 64 * threads {
+            // Column ranges, multiples of 16 floats.
+            let parts = threads
+            let step = ((n + parts - 1) / parts + 15) / 16 * 16
+            let count = (n + step - 1) / step
+            DispatchQueue.concurrentPerform(iterations: count) { p in
+                let j0 = p * step, cols = min(step, n - j0)
+                call(m, cols, a, transB ? b + j0 * ldb : b + j0, c + j0)
+            }
+        } else {
+            let parts = min(threads, m)
+            let step = (m + parts - 1) / parts
+            let count = (m + step - 1) / step
+            DispatchQueue.concurrentPerform(iterations: count) { p in
+                let i0 = p * step, rows = min(step, m - i0)
+                call(rows, n, transA ? a + i0 : a + i0 * lda, b, c + i0 * ldc)
+            }
+        }
+    }
+}
