@@ -154,10 +154,24 @@ enum BitmaskRoute {
                             }
                             var pg: UInt32 = 0, pp: UInt32 = 0
                             var a = 0, b = 0, run = 0
-                            for q in 0..<n {
+                            var q = 0
+                            while q < n {
                                 let x = UInt32(littleEndian: g.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self))
                                 let y = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self))
-                                if x == pg && y == pp && run > 0 { run += 1; continue }
+                                q += 1
+                                if x == pg && y == pp && run > 0 {
+                                    run += 1
+                                    // Inside a run: skip 8 pixel pairs at a time while they all match.
+                                    let gv = SIMD8<UInt32>(repeating: pg.littleEndian), pv = SIMD8<UInt32>(repeating: pp.littleEndian)
+                                    while q + 8 <= n {
+                                        let xs = g.loadUnaligned(fromByteOffset: q * 4, as: SIMD8<UInt32>.self)
+                                        let ys = p.loadUnaligned(fromByteOffset: q * 4, as: SIMD8<UInt32>.self)
+                                        guard all((xs .== gv) .& (ys .== pv)) else { break }
+                                        run += 8
+                                        q += 8
+                                    }
+                                    continue
+                                }
                                 t[a * side + b] += run
                                 if x != pg || run == 0 { a = index(x, gi, &gFirst, &gIDs, gtPath) }
                                 if y != pp || run == 0 { b = index(y, pi, &pFirst, &pIDs, predPath) }

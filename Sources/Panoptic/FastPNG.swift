@@ -98,6 +98,34 @@ enum FastPNG {
         UnsafeMutableRawPointer(p + x).storeBytes(of: v, as: SIMD4<UInt8>.self)
     }
 
+    @inline(__always) static func load32(_ p: UnsafePointer<UInt8>, _ x: Int) -> UInt32 {
+        UnsafeRawPointer(p + x).loadUnaligned(as: UInt32.self)
+    }
+
+    @inline(__always) static func store32(_ v: UInt32, _ p: UnsafeMutablePointer<UInt8>, _ x: Int) {
+        UnsafeMutableRawPointer(p + x).storeBytes(of: v, as: UInt32.self)
+    }
+
+    /// Adds the four bytes of two words lane by lane, modulo 256 (no carry between lanes).
+    @inline(__always) static func addBytes(_ x: UInt32, _ y: UInt32) -> UInt32 {
+        ((x & 0x7F7F_7F7F) &+ (y & 0x7F7F_7F7F)) ^ ((x ^ y) & 0x8080_8080)
+    }
+
+    /// The Paeth predictor for each byte of left `a`, above `b` and above-left `c` pixels.
+    static func paeth(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> UInt32 {
+        let av = SIMD4<Int16>(truncatingIfNeeded: unsafeBitCast(a, to: SIMD4<UInt8>.self))
+        let bv = SIMD4<Int16>(truncatingIfNeeded: unsafeBitCast(b, to: SIMD4<UInt8>.self))
+        let cv = SIMD4<Int16>(truncatingIfNeeded: unsafeBitCast(c, to: SIMD4<UInt8>.self))
+        var pa = bv &- cv, pb = av &- cv, pc = av &+ bv &- cv &- cv
+        pa.replace(with: 0 &- pa, where: pa .< 0)
+        pb.replace(with: 0 &- pb, where: pb .< 0)
+        pc.replace(with: 0 &- pc, where: pc .< 0)
+        var pred = cv
+        pred.replace(with: bv, where: pb .<= pc)
+        pred.replace(with: av, where: (pa .<= pb) .& (pa .<= pc))
+        return unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pred), to: UInt32.self)
+    }
+
     /// PNG filters (None, Sub, Up, Average, Paeth) for 4 bytes per pixel.
     static func unfilter(_ raw: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<UInt8>, height: Int, stride: Int) -> Bool {
         guard let r = raw.baseAddress, let o = out.baseAddress, stride >= 4, stride % 4 == 0 else { return false }
@@ -113,11 +141,11 @@ enum FastPNG {
             case 0:
                 dst.update(from: src, count: stride)
             case 1:
-                // One pixel (4 channels) at a time: each channel depends on the pixel to its left.
-                var a = SIMD4<UInt8>(repeating: 0)
+                // One pixel (4 channels, one 32-bit word) at a time: each depends on the pixel to its left.
+                var a: UInt32 = 0
                 for x in Swift.stride(from: 0, to: stride, by: 4) {
-                    a = load(src, x) &+ a
-                    store(a, dst, x)
+                    a = addBytes(load32(src, x), a)
+                    store32(a, dst, x)
                 }
             case 2:
                 // Explicit 16-byte vectors: the compiler cannot prove `dst` and `up` (two rows of one
@@ -139,19 +167,15 @@ enum FastPNG {
                     a = SIMD4<UInt16>(truncatingIfNeeded: v)
                 }
             case 4:
-                var a = SIMD4<Int16>(repeating: 0), c = SIMD4<Int16>(repeating: 0)
+                // Bitmasks are mostly flat: where the pixel above equals the one above-left the
+                // predictor is the left pixel, where the left equals the above-left it is the one above
+                // (for each channel, so also for whole pixels). Only the rest needs the full predictor.
+                var a: UInt32 = 0, c: UInt32 = 0
                 for x in Swift.stride(from: 0, to: stride, by: 4) {
-                    let b = SIMD4<Int16>(truncatingIfNeeded: load(up, x))
-                    var pa = b &- c, pb = a &- c, pc = a &+ b &- c &- c
-                    pa.replace(with: 0 &- pa, where: pa .< 0)
-                    pb.replace(with: 0 &- pb, where: pb .< 0)
-                    pc.replace(with: 0 &- pc, where: pc .< 0)
-                    var pred = c
-                    pred.replace(with: b, where: pb .<= pc)
-                    pred.replace(with: a, where: (pa .<= pb) .& (pa .<= pc))
-                    let v = load(src, x) &+ SIMD4<UInt8>(truncatingIfNeeded: pred)
-                    store(v, dst, x)
-                    a = SIMD4<Int16>(truncatingIfNeeded: v)
+                    let b = load32(up, x)
+                    let pred = b == c ? a : a == c ? b : paeth(a, b, c)
+                    a = addBytes(load32(src, x), pred)
+                    store32(a, dst, x)
                     c = b
                 }
             default:

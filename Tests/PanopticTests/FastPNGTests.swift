@@ -43,6 +43,32 @@ final class FastPNGTests: XCTestCase {
         XCTAssertFalse(bad)
     }
 
+    /// Flat images like bitmasks (pixels from a small palette, so neighbours are often equal, wholly or
+    /// in some channels) exercise the shortcuts of the Sub and Paeth filters.
+    func testUnfilterInvertsFlatImages() {
+        var rng = SystemRandomNumberGenerator()
+        let palette: [[UInt8]] = [[0, 0, 0, 0], [7, 0, 0, 1], [7, 0, 0, 2], [9, 1, 0, 2], [255, 255, 1, 0], [7, 1, 0, 1]]
+        let w = 31, h = 40, stride = w * 4
+        var image: [UInt8] = []
+        var current = palette[0]
+        for _ in 0..<(w * h) {
+            if Int.random(in: 0..<4, using: &rng) == 0 { current = palette.randomElement(using: &rng)! }
+            image += current
+        }
+        for type: UInt8 in 0...4 {
+            var raw: [UInt8] = []
+            for y in 0..<h {
+                let row = Array(image[(y * stride)..<((y + 1) * stride)])
+                let up = y > 0 ? Array(image[((y - 1) * stride)..<(y * stride)]) : [UInt8](repeating: 0, count: stride)
+                raw += filterRow(type, row, up)
+            }
+            var out = [UInt8](repeating: 0, count: h * stride)
+            let ok = raw.withUnsafeBufferPointer { r in out.withUnsafeMutableBufferPointer { FastPNG.unfilter(r, $0, height: h, stride: stride) } }
+            XCTAssertTrue(ok)
+            XCTAssertEqual(out, image, "filter \(type)")
+        }
+    }
+
     /// Every PNG of the fixtures decodes the same through the evaluator's reader as through libpng.
     func testEvaluatorReaderEqualsLibpng() throws {
         let e = try XCTUnwrap(FileManager.default.enumerator(atPath: Fixtures.path("")))
