@@ -34,8 +34,8 @@ let package = Package(
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors"]),
-        .target(name: "SafeTensors"),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
+        .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         .target(name: "Tensors", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
@@ -72,7 +72,7 @@ let package = Package(
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
-        .target(name: "HTTPTestServer", path: "Tests/HTTPTestServer"),
+        .target(name: "HTTPTestServer", dependencies: ["Pipeline"], path: "Tests/HTTPTestServer"),
         // Loading the reference arrays of Tests/Fixtures (shared by the numeric test targets).
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

@@ -18,26 +18,11 @@ public final class StaticFileServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
     public func start() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PipelineError.io(path: "127.0.0.1", reason: "cannot open a socket") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let (fd, chosen): (Int32, UInt16)
+        do { (fd, chosen) = try LoopbackSocket.listen(backlog: 16) } catch {
+            throw PipelineError.io(path: "127.0.0.1", reason: "\(error)")
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            close(fd)
-            throw PipelineError.io(path: "127.0.0.1", reason: "cannot listen on a loopback port")
-        }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        port = UInt16(bigEndian: addr.sin_port)
+        port = chosen
         listener = fd
         let t = Thread { [weak self] in self?.acceptLoop(fd) }
         t.stackSize = 1 << 20

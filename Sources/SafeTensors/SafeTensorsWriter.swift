@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -205,13 +206,4 @@ public final class SafeTensorsWriter {
         if !finished { unlink(tempPath) }
         finished = true
     }
-}
-
-/// `write(2)`, named apart from the writers' own `write` methods.
-func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
-    #else
-    return Darwin.write(fd, p, n)
-    #endif
 }

@@ -60,3 +60,12 @@ public enum AtomicFile {
 
     static func errnoString() -> String { String(cString: strerror(errno)) }
 }
+
+/// `write(2)`, named apart from the writers' own `write` methods (shared by the streaming writers).
+public func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}
