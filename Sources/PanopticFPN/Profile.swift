@@ -7,6 +7,10 @@ public final class StageProfiler {
         public var seconds: Double
         /// Multiply-adds of the convolutions run in the stage.
         public var multiplyAdds: Int
+        /// Minor page faults (fresh memory touched) during the stage, for the whole process.
+        public var pageFaults: Int = 0
+        /// CPU seconds spent in the kernel during the stage (page faults, thread wake-ups), whole process.
+        public var systemSeconds: Double = 0
         /// Billions of floating-point operations (2 per multiply-add) per second.
         public var gflops: Double { seconds > 0 ? 2 * Double(multiplyAdds) / seconds / 1e9 : 0 }
     }
@@ -19,11 +23,21 @@ public final class StageProfiler {
     /// Runs `body` as the stage `name`, recording its time and the multiply-adds counted meanwhile.
     public func measure<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
         pendingMACs = 0
+        let before = StageProfiler.usage()
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        stages.append(Stage(name: name, seconds: seconds, multiplyAdds: pendingMACs))
+        let after = StageProfiler.usage()
+        stages.append(Stage(name: name, seconds: seconds, multiplyAdds: pendingMACs,
+                            pageFaults: after.faults - before.faults, systemSeconds: after.system - before.system))
         return result
+    }
+
+    /// The process's minor page faults and system CPU seconds so far.
+    static func usage() -> (faults: Int, system: Double) {
+        var u = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &u) == 0 else { return (0, 0) }
+        return (Int(u.ru_minflt), Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6)
     }
 
     /// Adds multiply-adds to the stage being measured (for the GFLOP/s column).
@@ -31,12 +45,13 @@ public final class StageProfiler {
 
     public var totalSeconds: Double { stages.reduce(0) { $0 + $1.seconds } }
 
-    /// One line per stage: name, milliseconds, GMAC, GFLOP/s.
+    /// One line per stage: name, milliseconds, GMAC, GFLOP/s, page faults, system milliseconds.
     public func report() -> String {
-        var lines = ["stage                      ms     GMAC  GFLOP/s"]
+        var lines = ["stage                      ms     GMAC  GFLOP/s  faults  sys ms"]
         for s in stages {
             lines.append(s.name.padding(toLength: 20, withPad: " ", startingAt: 0)
-                + String(format: " %8.1f %8.2f %8.1f", s.seconds * 1000, Double(s.multiplyAdds) / 1e9, s.gflops))
+                + String(format: " %8.1f %8.2f %8.1f %7d %7.1f", s.seconds * 1000, Double(s.multiplyAdds) / 1e9,
+                         s.gflops, s.pageFaults, s.systemSeconds * 1000))
         }
         lines.append("total".padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %8.1f", totalSeconds * 1000))
         return lines.joined(separator: "\n")

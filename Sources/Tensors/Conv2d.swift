@@ -24,6 +24,11 @@ public struct Conv2d: Sendable {
     /// ResNet's 23x40 C5 layers the one-off weight transform and its 4x larger weights (+83 MB) cost a
     /// one-image run as much as they save.)
     nonisolated(unsafe) public static var winogradMinimumPixels = 1024
+    /// Whether layers keep their Winograd-domain weights after the first call (4x the 3x3 weights: about
+    /// 180 MB for Panoptic FPN R-50). Worth it when a model runs on several images; a one-image run
+    /// transforms each layer's weights into a reused scratch buffer instead, which touches far less fresh
+    /// memory for the same arithmetic. Process-wide; set it before running a model.
+    nonisolated(unsafe) public static var keepWinogradWeights = true
     /// Output floats per column block of a 1x1 convolution (GEMM plus epilogue while still in cache).
     static let oneByOneBlockFloats = 1 << 18
 
@@ -123,11 +128,19 @@ public struct Conv2d: Sendable {
                 out.data.withUnsafeMutableBufferPointer { op in
                     let res = residual == nil ? nil : rp.baseAddress
                     if let t = winograd {
-                        let u = winogradWeights.get(t) { t.transformWeights(weight.data, cout: cout, cin: cin) }
-                        u.withUnsafeBufferPointer { up in
-                            t.convolve(xp.baseAddress!, cin: cin, h: h, w: w, pad: padding, u: up.baseAddress!,
+                        func run(_ u: UnsafePointer<Float>) {
+                            t.convolve(xp.baseAddress!, cin: cin, h: h, w: w, pad: padding, u: u,
                                        cout: cout, bias: bias, relu: relu, addResidual: residual != nil,
                                        out: op.baseAddress!, oh: oh, ow: ow)
+                        }
+                        if Conv2d.keepWinogradWeights {
+                            let u = winogradWeights.get(t) { t.transformWeights(weight.data, cout: cout, cin: cin) }
+                            u.withUnsafeBufferPointer { up in run(up.baseAddress!) }
+                        } else {
+                            ScratchPool.shared.with(t.alpha * t.alpha * cout * cin) { u in
+                                t.transformWeights(weight.data, cout: cout, cin: cin, into: u)
+                                run(u)
+                            }
                         }
                         return
                     }

@@ -24,28 +24,38 @@ public struct ConvTranspose2d: Sendable {
         let h = x.shape[x.rank - 2], w = x.shape[x.rank - 1]
         precondition(x.shape[x.rank - 3] == cin, "ConvTranspose2d: input \(x.shape) for weight \(weight.shape)")
         let m = cout * k * k, hw = h * w
-        var cols = [Float](repeating: 0, count: m * hw)
-        var out = [Float](repeating: 0, count: n * cout * hw * k * k)
         let oh = h * k, ow = w * k
-        weight.data.withUnsafeBufferPointer { wp in
-            x.data.withUnsafeBufferPointer { xp in
-                for b in 0..<n {
-                    // cols[(co, ky, kx), p] = sum_ci W[ci, (co, ky, kx)] x[ci, p]
-                    cols.withUnsafeMutableBufferPointer { cp in
-                        GEMM.sgemm(transA: true, m: m, n: hw, k: cin, a: wp.baseAddress!, lda: m,
-                                   b: xp.baseAddress! + b * cin * hw, ldb: hw, c: cp.baseAddress!, ldc: hw)
-                    }
-                    let base = b * cout * oh * ow
-                    for co in 0..<cout {
-                        let bc = bias[co]
-                        for ky in 0..<k {
-                            for kx in 0..<k {
-                                let row = ((co * k + ky) * k + kx) * hw
-                                for y in 0..<h {
-                                    for xx in 0..<w {
-                                        var v = cols[row + y * w + xx] + bc
-                                        if relu { v = max(v, 0) }
-                                        out[base + (co * oh + y * k + ky) * ow + xx * k + kx] = v
+        let out = Tensor(uninitialized: batched ? [n, cout, oh, ow] : [cout, oh, ow]) { op in
+            guard let obase = op.baseAddress, m > 0, hw > 0 else { return }
+            ScratchPool.shared.with(m * hw) { cols in
+                weight.data.withUnsafeBufferPointer { wp in
+                    x.data.withUnsafeBufferPointer { xp in
+                        bias.withUnsafeBufferPointer { bp in
+                            guard let wbase = wp.baseAddress, let xbase = xp.baseAddress,
+                                  let b = bp.baseAddress else { return }
+                            for img in 0..<n {
+                                // cols[(co, ky, kx), p] = sum_ci W[ci, (co, ky, kx)] x[ci, p]
+                                GEMM.sgemm(transA: true, m: m, n: hw, k: cin, a: wbase, lda: m,
+                                           b: xbase + img * cin * hw, ldb: hw, c: cols, ldc: hw)
+                                // Scatter: output row y * k + ky of channel co interleaves the k rows
+                                // (co, ky, 0..<k) of input row y. Channels split over the threads.
+                                let base = obase + img * cout * oh * ow
+                                parallelFor(cout, minPerThread: max(1, 4096 / max(1, oh * ow))) { range in
+                                    for co in range {
+                                        let bc = b[co]
+                                        for ky in 0..<k {
+                                            for y in 0..<h {
+                                                let dst = base + (co * oh + y * k + ky) * ow
+                                                for kx in 0..<k {
+                                                    let src = cols + ((co * k + ky) * k + kx) * hw + y * w
+                                                    if relu {
+                                                        for xx in 0..<w { dst[xx * k + kx] = max(src[xx] + bc, 0) }
+                                                    } else {
+                                                        for xx in 0..<w { dst[xx * k + kx] = src[xx] + bc }
+                                                    }
+                                                }
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -54,6 +64,6 @@ public struct ConvTranspose2d: Sendable {
                 }
             }
         }
-        return Tensor(shape: batched ? [n, cout, oh, ow] : [cout, oh, ow], data: out)
+        return out
     }
 }

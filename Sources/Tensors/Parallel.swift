@@ -14,7 +14,7 @@ public enum Parallelism {
 /// Runs `body` over 0..<n split into contiguous ranges spread over `Parallelism.threads` threads.
 /// There are a few ranges per thread, so a thread slowed down by another process hands its share to the
 /// others. Loops with fewer than `minPerThread` items per thread run on the calling thread.
-func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
+public func parallelFor(_ n: Int, minPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
     let threads = min(Parallelism.threads, n / max(1, minPerThread))
     if threads <= 1 {
         if n > 0 { body(0..<n) }

@@ -55,13 +55,21 @@ struct WinogradTransform: Sendable {
 
     /// `U[ξ][co][ci]` for the `[Cout, Cin, 3, 3]` weight, in double then rounded once.
     func transformWeights(_ w: [Float], cout: Int, cin: Int) -> [Float] {
-        let a = alpha, a2 = alpha * alpha
-        var u = [Float](repeating: 0, count: a2 * cout * cin)
+        let n = alpha * alpha * cout * cin
+        return [Float](unsafeUninitializedCapacity: n) { up, count in
+            if let base = up.baseAddress { transformWeights(w, cout: cout, cin: cin, into: base) }
+            count = n
+        }
+    }
+
+    /// `transformWeights` into `base` (`alpha² * cout * cin` floats).
+    func transformWeights(_ w: [Float], cout: Int, cin: Int, into base: UnsafeMutablePointer<Float>) {
+        let a = alpha
         let gd = g.map(Double.init)
-        u.withUnsafeMutableBufferPointer { up in
+        do {
             w.withUnsafeBufferPointer { wb in
             gd.withUnsafeBufferPointer { gb in
-            let base = up.baseAddress!, wp = wb.baseAddress!, gp = gb.baseAddress!
+            guard let wp = wb.baseAddress, let gp = gb.baseAddress else { return }
             parallelFor(cout) { range in
                 // Per output channel, every quantity is a vector over the input channels, so the loops
                 // below run over contiguous doubles (the same operations in the same order per element).
@@ -104,7 +112,6 @@ struct WinogradTransform: Sendable {
             }
             }
         }
-        return u
     }
 
     /// `out[co] = relu(conv(x)[co] + bias[co] + residual)` for a 3x3, stride 1, padding `pad` convolution.

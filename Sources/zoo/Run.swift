@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Panoptic
 import PanopticFPN
+import Tensors
 import TorchCheckpoint
 import ZooRegistry
 import ZooStore
@@ -59,6 +60,8 @@ struct Run: ParsableCommand {
             var inputs = items
             let source = try weightSource(registry: registry, inputs: &inputs)
             let images = try ImageInputs.collect(inputs)
+            // One image: each layer's Winograd weights are used once, so they are not kept.
+            Conv2d.keepWinogradWeights = images.count > 1
             let store = try source()
             let model: PanopticFPN
             do { model = try PanopticFPN(weights: store, registry: registry) } catch { throw CLIError(error) }

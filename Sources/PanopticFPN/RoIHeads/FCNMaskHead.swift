@@ -45,20 +45,26 @@ public struct FCNMaskHead: Sendable {
     /// `roiFeats`: `[n, C, s, s]` (RoIAlign output). Returns logits `[n, classes, 2s, 2s]`.
     public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int) -> [Float] {
         let plane = s * s, cols = s + 1, s2 = 2 * s, out2 = s2 * s2
-        var result = [Float](repeating: 0, count: n * numClasses * out2)
+        let classes = numClasses, channels = self.channels
+        var result = [Float](repeating: 0, count: n * classes * out2)
         var start = 0
         while start < n {
             let m = min(FCNMaskHead.chunk, n - start)
             let wide = m * cols, area = s * wide
-            var x = Tensor(zeros: [channels, s, wide])
-            roiFeats.withUnsafeBufferPointer { fp in
-                x.data.withUnsafeMutableBufferPointer { xp in
-                    for r in 0..<m {
-                        for c in 0..<channels {
-                            let src = ((start + r) * channels + c) * plane
-                            let dst = c * area + r * cols
+            let first = start
+            // Lay the RoIs side by side (separator columns zero), channels split over the threads.
+            var x = Tensor(uninitialized: [channels, s, wide]) { xp in
+                roiFeats.withUnsafeBufferPointer { fp in
+                    guard let f = fp.baseAddress, let xb = xp.baseAddress else { return }
+                    parallelFor(channels, minPerThread: 16) { range in
+                        for c in range {
                             for y in 0..<s {
-                                for j in 0..<s { xp[dst + y * wide + j] = fp[src + y * s + j] }
+                                let row = xb + c * area + y * wide
+                                for r in 0..<m {
+                                    (row + r * cols).update(from: f + ((first + r) * channels + c) * plane + y * s,
+                                                            count: s)
+                                    row[r * cols + s] = 0
+                                }
                             }
                         }
                     }
@@ -67,10 +73,11 @@ public struct FCNMaskHead: Sendable {
             for conv in convs {
                 x = conv(x, relu: true)
                 x.data.withUnsafeMutableBufferPointer { xp in
+                    guard let xb = xp.baseAddress else { return }
                     for c in 0..<channels {
                         for y in 0..<s {
-                            let row = c * area + y * wide + s
-                            for r in 0..<m { xp[row + r * cols] = 0 }
+                            let row = xb + c * area + y * wide + s
+                            for r in 0..<m { row[r * cols] = 0 }
                         }
                     }
                 }
@@ -80,13 +87,13 @@ public struct FCNMaskHead: Sendable {
             let wide2 = 2 * wide, area2 = s2 * wide2
             logits.data.withUnsafeBufferPointer { lp in
                 result.withUnsafeMutableBufferPointer { rp in
-                    for r in 0..<m {
-                        for k in 0..<numClasses {
-                            let src = k * area2 + r * 2 * cols
-                            let dst = ((start + r) * numClasses + k) * out2
-                            for y in 0..<s2 {
-                                for j in 0..<s2 { rp[dst + y * s2 + j] = lp[src + y * wide2 + j] }
-                            }
+                    guard let l = lp.baseAddress, let res = rp.baseAddress else { return }
+                    parallelFor(m * classes, minPerThread: 64) { range in
+                        for i in range {
+                            let r = i / classes, k = i % classes
+                            let src = l + k * area2 + r * 2 * cols
+                            let dst = res + ((first + r) * classes + k) * out2
+                            for y in 0..<s2 { (dst + y * s2).update(from: src + y * wide2, count: s2) }
                         }
                     }
                 }
