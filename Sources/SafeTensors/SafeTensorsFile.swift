@@ -108,10 +108,18 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let t = try info(name)
         let n = t.numel
         return try withBytes(name) { raw in
+            if t.dtype == .F32 {
+                guard raw.count == 4 * n else {
+                    throw SafeTensorsError.invalidHeader("'\(name)' holds \(raw.count) bytes for \(n) float32 values")
+                }
+                // Copied straight into uninitialised storage (no zero fill first).
+                return [Float](unsafeUninitializedCapacity: n) { buf, count in
+                    UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw.prefix(4 * n)))
+                    count = n
+                }
+            }
             var out = [Float](repeating: 0, count: n)
             switch t.dtype {
-            case .F32:
-                out.withUnsafeMutableBytes { $0.copyMemory(from: raw) }
             case .F16:
                 for i in 0 ..< n { out[i] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)) }
             case .BF16:

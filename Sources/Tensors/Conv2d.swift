@@ -54,19 +54,26 @@ public struct Conv2d: Sendable {
 
     /// A convolution followed by an inference-mode BatchNorm, folded into one convolution:
     /// `w' = w * gamma / sqrt(var + eps)`, `b' = (b - mean) * gamma / sqrt(var + eps) + beta`.
-    public static func foldingBatchNorm(weight: Tensor, bias: [Float]? = nil, gamma: [Float], beta: [Float],
+    /// The weight is scaled in place when the caller hands over its only reference (no copy).
+    public static func foldingBatchNorm(weight: consuming Tensor, bias: [Float]? = nil, gamma: [Float], beta: [Float],
                                         mean: [Float], variance: [Float], eps: Float = 1e-5,
                                         stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Conv2d {
-        let cout = weight.shape[0]
-        let per = weight.count / max(cout, 1)
-        var w = weight.data
+        let shape = weight.shape
+        let cout = shape[0]
+        var w: [Float] = []
+        swap(&w, &weight.data)
+        let per = w.count / max(cout, 1)
         var b = [Float](repeating: 0, count: cout)
-        for o in 0..<cout {
-            let inv = gamma[o] / (variance[o] + eps).squareRoot()
-            for i in 0..<per { w[o * per + i] *= inv }
-            b[o] = ((bias?[o] ?? 0) - mean[o]) * inv + beta[o]
+        w.withUnsafeMutableBufferPointer { wp in
+            guard let base = wp.baseAddress else { return }
+            for o in 0..<cout {
+                let inv = gamma[o] / (variance[o] + eps).squareRoot()
+                let row = base + o * per
+                for i in 0..<per { row[i] *= inv }
+                b[o] = ((bias?[o] ?? 0) - mean[o]) * inv + beta[o]
+            }
         }
-        return Conv2d(weight: Tensor(shape: weight.shape, data: w), bias: b, stride: stride, padding: padding,
+        return Conv2d(weight: Tensor(shape: shape, data: w), bias: b, stride: stride, padding: padding,
                       dilation: dilation)
     }
 

@@ -1,5 +1,8 @@
 import COpenBLAS
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one way the kernels call OpenBLAS's `sgemm`.
 ///
@@ -13,8 +16,17 @@ enum GEMM {
     /// left to OpenBLAS's own threads (`Parallelism.openBLASThreads`).
     static var splitOverDispatch: Bool { !Parallelism.openBLASThreads }
 
-    /// Puts OpenBLAS in single-thread mode once, the first time a kernel runs.
-    private static let singleThreaded: Void = { openblas_set_num_threads(1) }()
+    /// Puts OpenBLAS in single-thread mode once, the first time a kernel runs, and stops its worker threads:
+    /// from start-up they spin (sched_yield) for about 0.1 s before sleeping, which took a core from the
+    /// weight loading and first layers. (`blas_thread_shutdown_` is looked up: a no-op if the library
+    /// lacks it; OpenBLAS restarts its pool by itself should more threads be asked for later.)
+    private static let singleThreaded: Void = {
+        openblas_set_num_threads(1)
+        typealias Shutdown = @convention(c) () -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(symbol, to: Shutdown.self)()
+        }
+    }()
 
     /// Call before any GEMM of a kernel: makes OpenBLAS single-threaded when the kernels split the work.
     @inline(__always)

@@ -9,6 +9,10 @@ public enum Parallelism {
     /// threads with OpenBLAS single-threaded (the default, faster: with both pools the cores were
     /// oversubscribed). Set it before the first convolution runs; for comparisons only.
     nonisolated(unsafe) public static var openBLASThreads = false
+
+    /// Settles OpenBLAS's threading now (single-threaded, its idle pool stopped, unless `openBLASThreads`)
+    /// rather than at the first convolution; call it at start-up, before loading weights.
+    public static func prepareBLAS() { GEMM.prepare() }
 }
 
 /// Runs `body` over 0..<n split into contiguous ranges spread over `Parallelism.threads` threads.

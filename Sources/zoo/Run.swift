@@ -55,6 +55,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
+            Parallelism.prepareBLAS()
             let registry = try registryOptions.load()
             let started = Date()
             var inputs = items
@@ -62,6 +63,8 @@ struct Run: ParsableCommand {
             let images = try ImageInputs.collect(inputs)
             // One image: each layer's Winograd weights are used once, so they are not kept.
             Conv2d.keepWinogradWeights = images.count > 1
+            // The first image decodes while the weights load.
+            let first = images.first.map(RunLoop.decode)
             let store = try source()
             let model: PanopticFPN
             do { model = try PanopticFPN(weights: store, registry: registry) } catch { throw CLIError(error) }
@@ -71,7 +74,7 @@ struct Run: ParsableCommand {
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
-            try RunLoop.run(model: model, images: images, writer: writer, profile: profile, quiet: quiet)
+            try RunLoop.run(model: model, images: images, first: first, writer: writer, profile: profile, quiet: quiet)
             if !quiet {
                 Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
                                     Date().timeIntervalSince(started)))
@@ -111,7 +114,10 @@ struct Run: ParsableCommand {
         try? fh.close()
         do {
             switch FileKind.detect(head) {
-            case .safetensors: return try SafeTensorsWeightStore(path: path)
+            case .safetensors:
+                let store = try SafeTensorsWeightStore(path: path)
+                store.preload()
+                return store
             case .zip, .legacy, .pickle: return try CheckpointWeightStore(path: path)
             default: throw CLIError(message: "\(path): neither a .safetensors nor a PyTorch checkpoint")
             }

@@ -128,13 +128,19 @@ final class OutputWriter: @unchecked Sendable {
 /// Runs the model over the images: the next image is decoded while the current one is computed, and
 /// results are written behind.
 enum RunLoop {
-    static func run(model: PanopticFPN, images: [String], writer: OutputWriter, profile: Bool, quiet: Bool) throws {
+    static let decodeQueue = DispatchQueue(label: "zoo.run.decode")
+
+    /// Starts decoding an image on the decode queue (e.g. the first one while the weights load).
+    static func decode(_ path: String) -> Pending<BGRImage> {
+        Pending(on: decodeQueue) { try BGRImage.load(path: path) }
+    }
+
+    /// `first`: the decode of `images[0]` if already started.
+    static func run(model: PanopticFPN, images: [String], first: Pending<BGRImage>? = nil, writer: OutputWriter,
+                    profile: Bool, quiet: Bool) throws {
         let keepImage = writer.visDir != nil
-        let decodeQueue = DispatchQueue(label: "zoo.run.decode")
-        func decode(_ i: Int) -> Pending<BGRImage> {
-            Pending(on: decodeQueue) { try BGRImage.load(path: images[i]) }
-        }
-        var next: Pending<BGRImage>? = images.isEmpty ? nil : decode(0)
+        func decode(_ i: Int) -> Pending<BGRImage> { RunLoop.decode(images[i]) }
+        var next: Pending<BGRImage>? = images.isEmpty ? nil : (first ?? decode(0))
         for (i, path) in images.enumerated() {
             let name = (path as NSString).lastPathComponent
             let image: BGRImage

@@ -4,21 +4,69 @@ import SafeTensors
 import Tensors
 import TorchCheckpoint
 
-/// A `.safetensors` file (memory-mapped) as a weight store: each tensor is read when the model binds it.
+/// A `.safetensors` file (memory-mapped) as a weight store. The float tensors are copied out on all cores
+/// up front (`preload`), or one by one when the model binds them.
 final class SafeTensorsWeightStore: WeightStore {
     let file: SafeTensorsFile
     let path: String
+    /// Tensors read ahead by `preload`, handed over (and forgotten) by `tensor(_:)`.
+    private var loaded: [String: Tensor] = [:]
+
     init(path: String) throws {
         self.path = path
         file = try SafeTensorsFile(path: path)
     }
+
     var keys: [String] { file.names }
+
     func tensor(_ key: String) throws -> Tensor {
+        if let t = loaded.removeValue(forKey: key) { return t }
+        return try read(key)
+    }
+
+    private func read(_ key: String) throws -> Tensor {
         let info = try file.info(key)
         let t = Tensor(shape: info.shape, data: try file.floats(key))
         // The model keeps its own (BatchNorm-folded) copy: give the mapped pages back.
         file.evict(key)
         return t
+    }
+
+    /// Copies every float tensor out of the mapping, largest first, spread over the cores (the copy is
+    /// bound by page faults, which the cores take in parallel). A tensor that cannot be read is left for
+    /// `tensor(_:)` to report.
+    func preload() {
+        let names = file.names.filter { n in
+            guard let i = try? file.info(n) else { return false }
+            return [.F32, .F16, .BF16].contains(i.dtype)
+        }.sorted { a, b in
+            ((try? file.info(a).byteCount) ?? 0) > ((try? file.info(b).byteCount) ?? 0)
+        }
+        var slots = [Tensor?](repeating: nil, count: names.count)
+        let next = NextIndex()
+        slots.withUnsafeMutableBufferPointer { sp in
+            guard let out = sp.baseAddress else { return }
+            DispatchQueue.concurrentPerform(iterations: Parallelism.threads) { _ in
+                while let i = next.take(below: names.count) {
+                    (out + i).pointee = try? read(names[i])
+                }
+            }
+        }
+        for (name, t) in zip(names, slots) { if let t { loaded[name] = t } }
+    }
+}
+
+/// A shared counter handing out indices 0, 1, 2, ... to worker threads.
+private final class NextIndex: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
     }
 }
 
