@@ -98,37 +98,49 @@ public struct RLE: Hashable, Sendable {
     /// Returns one RLE per distinct value (all values, including background ones: drop what you do not want).
     public static func encode(labelMap: UnsafeBufferPointer<Int32>, height: Int, width: Int) -> [Int32: RLE] {
         precondition(labelMap.count == height * width, "label map has \(labelMap.count) values, expected \(height * width)")
-        // For each value: its runs so far and the column-major index where its current state began.
-        struct State { var runs: [UInt32] = []; var mark = 0 }
-        var states: [Int32: State] = [:]
-        var prev: Int32? = nil
+        // For each value (by slot): its runs so far and the column-major index where its current state began.
+        // Runs are appended in place (no copy of a value's runs at each transition).
+        var slotOf: [Int32: Int] = [:]
+        var runs: [[UInt32]] = []
+        var marks: [Int] = []
+        var prevSlot = -1
+        var prevValue: Int32 = 0
         var pos = 0
+        guard let base = labelMap.baseAddress else { return [:] }
         for x in 0..<width {
-            var idx = x
+            var p = base + x
             for _ in 0..<height {
-                let v = labelMap[idx]
-                if v != prev {
-                    if let p = prev {
-                        // Leaving p: close its 1-run.
-                        states[p, default: State()].runs.append(UInt32(pos - (states[p]?.mark ?? 0)))
-                        states[p, default: State()].mark = pos
+                let v = p.pointee
+                if prevSlot < 0 || v != prevValue {
+                    if prevSlot >= 0 {
+                        // Leaving the previous value: close its 1-run.
+                        runs[prevSlot].append(UInt32(pos - marks[prevSlot]))
+                        marks[prevSlot] = pos
                     }
                     // Entering v: close its 0-run.
-                    var s = states[v] ?? State()
-                    s.runs.append(UInt32(pos - s.mark))
-                    s.mark = pos
-                    states[v] = s
-                    prev = v
+                    let s: Int
+                    if let known = slotOf[v] {
+                        s = known
+                    } else {
+                        s = runs.count
+                        slotOf[v] = s
+                        runs.append([])
+                        marks.append(0)
+                    }
+                    runs[s].append(UInt32(pos - marks[s]))
+                    marks[s] = pos
+                    prevSlot = s
+                    prevValue = v
                 }
                 pos += 1
-                idx += width
+                p += width
             }
         }
         var out: [Int32: RLE] = [:]
-        out.reserveCapacity(states.count)
-        for (v, var s) in states {
-            s.runs.append(UInt32(pos - s.mark))
-            out[v] = RLE(runs: s.runs, height: height, width: width)
+        out.reserveCapacity(slotOf.count)
+        for (v, s) in slotOf {
+            runs[s].append(UInt32(pos - marks[s]))
+            out[v] = RLE(runs: runs[s], height: height, width: width)
         }
         return out
     }
