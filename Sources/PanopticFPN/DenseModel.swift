@@ -33,11 +33,15 @@ public struct DenseModel: Sendable {
     }
 
     /// Runs the dense stages on `image.input` (`[3, H, W]`, H and W multiples of 32). With a profiler,
-    /// records the stages "backbone", "fpn", "rpn" (head and proposals), "semantic_head".
-    public func callAsFunction(_ image: PreprocessedImage, profiler: StageProfiler? = nil) -> DenseOutputs {
+    /// records the stages "backbone", "fpn", "rpn" (head and proposals), "semantic_head". Without
+    /// `keepBackbone`, C2..C5 are released once the FPN has read them (`backbone` is then empty), so the
+    /// later stages reuse their memory.
+    public func callAsFunction(_ image: PreprocessedImage, profiler: StageProfiler? = nil,
+                               keepBackbone: Bool = true) -> DenseOutputs {
         let p = profiler
-        let c = p.stage("backbone") { backbone(image.input, p) }
+        var c = p.stage("backbone") { backbone(image.input, p) }
         let f = p.stage("fpn") { neck(c, p) }
+        if !keepBackbone { c = [] }
         let (raw, props) = p.stage("rpn") { () -> ([(cls: Tensor, reg: Tensor)], RPNProposals) in
             let raw = rpnHead(f, p)
             return (raw, rpnHead.proposals(raw, imageShape: image.meta.imgShape))

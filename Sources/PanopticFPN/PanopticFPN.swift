@@ -63,7 +63,7 @@ public struct PanopticFPN: Sendable {
     public func run(_ input: PreprocessedImage, profiler: StageProfiler? = nil) -> PanopticResult {
         let p = profiler
         let meta = input.meta
-        let dense = self.dense(input, profiler: p)
+        var dense = self.dense(input, profiler: p, keepBackbone: false)
         let scale = [meta.scaleFactor.w, meta.scaleFactor.h, meta.scaleFactor.w, meta.scaleFactor.h]
         let levels = min(dense.features.count, roiHead.rcnn.featmapStrides.count)
         let (detections, maps) = p.stage("bbox_head") { () -> ([Detection], RoIFeatureMaps) in
@@ -77,6 +77,8 @@ public struct PanopticFPN: Sendable {
             p?.count(n * roiHead.bboxHead.multiplyAddsPerRoI)
             return (roiHead.detections(r), maps)
         }
+        // The RoI heads read the channels-last copies from here on.
+        dense.features = []
         let logits = p.stage("mask_head") { () -> [Float] in
             p?.count(detections.count * roiHead.maskHead.multiplyAddsPerRoI(roiSize: roiHead.rcnn.maskRoiOutputSize))
             return roiHead.maskLogits(maps, detections: detections, scaleFactor: scale)

@@ -144,23 +144,27 @@ public enum RoIAlign {
     /// `[C, H, W]` to `[H, W, C]` (the layout `poolChannelsLast` reads).
     public static func channelsLast(_ t: Tensor) -> [Float] {
         let c = t.shape[t.rank - 3], h = t.shape[t.rank - 2], w = t.shape[t.rank - 1]
-        var out = [Float](repeating: 0, count: c * h * w)
-        t.data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-                let plane = h * w
-                DispatchQueue.concurrentPerform(iterations: min(h, 8)) { part in
-                    let lo = h * part / min(h, 8), hi = h * (part + 1) / min(h, 8)
-                    for y in lo..<hi {
-                        for x in 0..<w {
-                            let o = d + (y * w + x) * c, i = s + y * w + x
-                            for ch in 0..<c { o[ch] = i[ch * plane] }
+        let plane = h * w
+        return [Float](unsafeUninitializedCapacity: c * plane) { dst, count in
+            t.data.withUnsafeBufferPointer { src in
+                guard let s = src.baseAddress, let d = dst.baseAddress, plane > 0 else { return }
+                // Blocks of 16 pixels: each channel's 16 values are one contiguous read, and the 16 output
+                // pixels (16 x C floats) stay in cache while the channels are scattered into them.
+                let block = 16
+                let blocks = (plane + block - 1) / block
+                parallelFor(blocks, minPerThread: 64) { range in
+                    for b in range {
+                        let p0 = b * block, n = min(block, plane - p0)
+                        let o = d + p0 * c
+                        for ch in 0..<c {
+                            let i = s + ch * plane + p0
+                            for j in 0..<n { o[j * c + ch] = i[j] }
                         }
                     }
                 }
             }
+            count = c * plane
         }
-        return out
     }
 
     /// RoIAlign of one box over a `[C, H, W]` tensor: `[C, outputSize, outputSize]` values.
