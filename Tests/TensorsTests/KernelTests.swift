@@ -97,6 +97,31 @@ final class ConvTests: XCTestCase {
         } } }
     }
 
+    /// Batched input, several channels, ReLU, a kernel of 3 and sizes past the threads' split, against the
+    /// definition `y[co, k y + ky, k x + kx] = b[co] + sum_ci x[ci, y, x] w[ci, co, ky, kx]`.
+    func testTransposedConvolutionBatchedWithReLU() {
+        for (n, cin, cout, k, h, w) in [(2, 5, 7, 2, 9, 11), (1, 3, 4, 3, 5, 6), (1, 16, 64, 2, 14, 30)] {
+            let x = Tensor(shape: [n, cin, h, w], data: pseudoRandom(n * cin * h * w, seed: UInt64(40 + k)))
+            let wt = Tensor(shape: [cin, cout, k, k], data: pseudoRandom(cin * cout * k * k, seed: UInt64(50 + cout)))
+            let b = pseudoRandom(cout, seed: 60)
+            let deconv = ConvTranspose2d(weight: wt, bias: b)
+            for relu in [false, true] {
+                let y = deconv(x, relu: relu)
+                XCTAssertEqual(y.shape, [n, cout, k * h, k * w])
+                var expect = [Float](repeating: 0, count: y.count)
+                for i in 0..<n { for co in 0..<cout { for oy in 0..<(k * h) { for ox in 0..<(k * w) {
+                    var s = b[co]
+                    for ci in 0..<cin {
+                        s += x.data[((i * cin + ci) * h + oy / k) * w + ox / k]
+                            * wt.data[((ci * cout + co) * k + oy % k) * k + ox % k]
+                    }
+                    expect[((i * cout + co) * k * h + oy) * k * w + ox] = relu ? max(s, 0) : s
+                } } } }
+                assertClose(y, Tensor(shape: y.shape, data: expect), rel: 1e-5)
+            }
+        }
+    }
+
     func testLinear() {
         let x = Tensor(shape: [2, 3], data: [1, 2, 3, -1, 0, 1])
         let l = Linear(weight: Tensor(shape: [2, 3], data: [1, 0, 0, 1, 1, 1]), bias: [0.5, -10])

@@ -48,7 +48,11 @@ final class RoIAlignTests: XCTestCase {
         let c = 5, h = 13, w = 17
         let t = Tensor(shape: [c, h, w], data: (0..<(c * h * w)).map { _ in Float.random(in: -3...3, using: &g) })
         let hwc = RoIAlign.channelsLast(t)
-        XCTAssertEqual(hwc[(2 * w + 3) * c + 4], t.data[4 * h * w + 2 * w + 3])
+        XCTAssertEqual(hwc.count, t.count)
+        // Every value, on a plane (13 x 17) that is not a multiple of the copy's 16-pixel blocks.
+        for ch in 0..<c { for p in 0..<(h * w) where hwc[p * c + ch] != t.data[ch * h * w + p] {
+            XCTFail("channel \(ch), pixel \(p)"); return
+        } }
         for box in [(1.3, 2.2, 30.1, 20.7), (-3.0, -2.0, 5.5, 4.25), (10.0, 10.0, 10.0, 10.0), (40.0, 1.0, 70.0, 60.0)] {
             let b = (Float(box.0), Float(box.1), Float(box.2), Float(box.3))
             let planar = RoIAlign.forward(features: t, box: b, spatialScale: 0.5, outputSize: 7, samplingRatio: 0,

@@ -42,6 +42,35 @@ final class WinogradTests: XCTestCase {
                     expect, rel: 1e-5)
     }
 
+    /// One-image runs transform the weights into scratch on every call instead of keeping them: the same
+    /// numbers, bit for bit, whichever way and however often the layer runs.
+    func testScratchWeightsGiveTheSameResultAsKeptWeights() {
+        let saved = Conv2d.keepWinogradWeights
+        defer { Conv2d.keepWinogradWeights = saved }
+        for variant in Conv2d.Winograd.allCases {
+            Conv2d.winograd = variant
+            let x = Tensor(shape: [16, 21, 26], data: pseudoRandom(16 * 21 * 26, seed: 31))
+            let r = Tensor(shape: [20, 21, 26], data: pseudoRandom(20 * 21 * 26, seed: 32))
+            let conv = Conv2d(weight: Tensor(shape: [20, 16, 3, 3], data: pseudoRandom(20 * 144, seed: 33)),
+                              bias: pseudoRandom(20, seed: 34), padding: 1)
+            Conv2d.keepWinogradWeights = true
+            let kept = conv(x, relu: true, residual: r)
+            let keptAgain = conv(x, relu: true, residual: r)
+            Conv2d.keepWinogradWeights = false
+            let scratch = conv(x, relu: true, residual: r)
+            // A different layer in between reuses (and overwrites) the scratch buffer.
+            _ = Conv2d(weight: Tensor(shape: [20, 16, 3, 3], data: pseudoRandom(20 * 144, seed: 35)), padding: 1)(x)
+            let scratchAgain = conv(x, relu: true, residual: r)
+            XCTAssertEqual(kept.data, keptAgain.data)
+            XCTAssertEqual(kept.data, scratch.data, "\(variant)")
+            XCTAssertEqual(kept.data, scratchAgain.data, "\(variant)")
+            assertClose(scratch, { () -> Tensor in
+                var e = naiveConv(x, conv.weight, bias: conv.bias, stride: 1, padding: 1, dilation: 1)
+                e.add(r); e.applyReLU(); return e
+            }(), rel: 1e-5)
+        }
+    }
+
     func testSmallLayersKeepTheGEMMPath() {
         let conv = Conv2d(weight: Tensor(zeros: [8, 8, 3, 3]), padding: 1)
         XCTAssertFalse(conv.usesWinograd(oh: 32, ow: 32))

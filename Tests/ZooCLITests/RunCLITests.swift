@@ -1,4 +1,6 @@
 import Foundation
+import PanopticFPN
+import SafeTensors
 import XCTest
 
 /// `zoo run` end to end through the built binary: the synthetic R-50 on mmdetection's small test image (with a
@@ -53,6 +55,47 @@ final class RunCLITests: XCTestCase {
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
         let jpeg = try Data(contentsOf: out.appendingPathComponent("vis/a_small.jpg"))
         XCTAssertEqual(Array(jpeg.prefix(2)), [0xFF, 0xD8])
+    }
+
+    /// The two ways a run can go give the same frames: one image from a .safetensors file (weights copied
+    /// out on all cores, Winograd weights transformed into scratch per layer) and two images from in-memory
+    /// weights (Winograd weights kept for the second image).
+    func testOneImageFromSafetensorsMatchesTwoImagesFromMemory() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-paths")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spec = ModelSpec.r50
+        let weights = SyntheticWeights.make(spec: spec, seed: 1)
+        let file = dir.appendingPathComponent("r50.safetensors")
+        let writer = try SafeTensorsWriter(url: file, tensors: spec.map {
+            .init(name: $0.key, dtype: $0.dtype == .int64 ? .I64 : .F32, shape: $0.shape)
+        })
+        for p in spec {
+            if p.dtype == .int64 {
+                try writer.write([UInt8](repeating: 0, count: 8 * p.count))
+            } else {
+                try weights.tensor(p.key).data.withUnsafeBytes { try writer.write($0) }
+            }
+        }
+        try writer.finish()
+        let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg")
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        for name in ["a.jpg", "b.jpg"] { try FileManager.default.copyItem(at: image, to: images.appendingPathComponent(name)) }
+        let registry = try smallScaleRegistry(in: dir).path
+        let one = try ZooProcess.run(["run", "--registry", registry, "--weights", file.path,
+                                      images.appendingPathComponent("a.jpg").path, "-o", dir.appendingPathComponent("one").path])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let two = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", images.path,
+                                      "-o", dir.appendingPathComponent("two").path])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        let f1 = try frames(dir.appendingPathComponent("one/pan_seg.json"))
+        let f2 = try frames(dir.appendingPathComponent("two/pan_seg.json"))
+        XCTAssertEqual(f1.count, 1)
+        XCTAssertEqual(f2.count, 2)
+        let labels = { (f: [String: Any]) in NSArray(array: f["labels"] as? [Any] ?? []) }
+        XCTAssertGreaterThan(labels(f1[0]).count, 10)
+        XCTAssertEqual(labels(f1[0]), labels(f2[0]))
+        XCTAssertEqual(labels(f2[1]), labels(f2[0]))
     }
 
     func testInputErrorsAreClear() throws {
