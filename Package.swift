@@ -36,7 +36,9 @@ let package = Package(
         ]),
         .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
-        .target(name: "Tensors", dependencies: ["COpenBLAS"],
+        // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
+        .target(name: "CKernels"),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
@@ -75,7 +77,7 @@ let package = Package(
         .target(name: "HTTPTestServer", dependencies: ["Pipeline"], path: "Tests/HTTPTestServer"),
         // Loading the reference arrays of Tests/Fixtures (shared by the numeric test targets).
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
         .testTarget(name: "ImagingTests", dependencies: [
             "Imaging", "FixtureSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -161,9 +161,8 @@ public struct Conv2d: Sendable {
                         let blocks = (n + nb - 1) / nb
                         let body = { (b: Int) in
                             let c0 = b * nb, cols = min(nb, n - c0)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(cols), Int32(k),
-                                        1, wp.baseAddress, Int32(k), xp.baseAddress! + c0, Int32(n), 0,
-                                        obase + c0, Int32(n))
+                            GEMM.kernel(m: cout, n: cols, k: k, a: wp.baseAddress!, lda: k, b: xp.baseAddress! + c0,
+                                        ldb: n, c: obase + c0, ldc: n)
                             self.epilogue(obase, residual: res, ld: n, from: c0, count: cols, relu: relu,
                                           parallel: !split)
                         }
@@ -187,9 +186,8 @@ public struct Conv2d: Sendable {
                             let nb = rows * ow
                             self.im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows,
                                         ow: ow, into: scratch, parallel: !split)
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nb), Int32(k),
-                                        1, wp.baseAddress, Int32(k), scratch, Int32(nb), 0,
-                                        obase + y0 * ow, Int32(n))
+                            GEMM.kernel(m: cout, n: nb, k: k, a: wp.baseAddress!, lda: k, b: scratch, ldb: nb,
+                                        c: obase + y0 * ow, ldc: n)
                             self.epilogue(obase, residual: res, ld: n, from: y0 * ow, count: nb, relu: relu,
                                           parallel: !split)
                         }

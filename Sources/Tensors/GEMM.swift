@@ -1,5 +1,7 @@
+import CKernels
 import COpenBLAS
 import Dispatch
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +36,40 @@ enum GEMM {
         if splitOverDispatch { _ = singleThreaded }
     }
 
+    /// Which single-threaded SGEMM the kernels call.
+    enum Backend: String {
+        /// `zoo_sgemm_avx512` (CKernels): on CPUs with AVX-512, as fast as OpenBLAS's own AVX-512 kernels and
+        /// independent of `OPENBLAS_CORETYPE` (which may pin OpenBLAS to its AVX2 kernels at half the speed).
+        case avx512
+        /// OpenBLAS's `cblas_sgemm`.
+        case openBLAS = "openblas"
+    }
+
+    /// The AVX-512 kernel where the CPU has it and the GEMMs are split over our threads; `ZOO_GEMM=openblas`
+    /// picks OpenBLAS.
+    static let backend: Backend = {
+        if ProcessInfo.processInfo.environment["ZOO_GEMM"]?.lowercased() == "openblas" { return .openBLAS }
+        return zoo_avx512_available() && splitOverDispatch ? .avx512 : .openBLAS
+    }()
+
+    /// The name of the SGEMM in use, for logs and benchmarks.
+    static var backendName: String {
+        backend == .avx512 ? "zoo AVX-512" : "OpenBLAS (\(String(cString: openblas_get_corename())))"
+    }
+
+    /// One single-threaded (or OpenBLAS-threaded) row-major GEMM: `C = op(A) op(B) + beta C`.
+    @inline(__always)
+    static func kernel(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+                       c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if backend == .avx512 {
+            zoo_sgemm_avx512(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+        } else {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+    }
+
     /// `C = A B + beta C` (row-major; A `m x k` or, transposed, `k x m`; B `k x n` or `n x k`), split over
     /// the threads by columns, or by rows when there are few columns.
     static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -43,8 +79,8 @@ enum GEMM {
         let threads = splitOverDispatch ? Parallelism.threads : 1
         func call(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                   _ c: UnsafeMutablePointer<Float>) {
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            kernel(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta,
+                   c: c, ldc: ldc)
         }
         // Small problems, or one thread: a single call.
         if threads <= 1 || m * n * k < 1 << 21 {

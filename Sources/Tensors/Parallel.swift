@@ -13,6 +13,9 @@ public enum Parallelism {
     /// Settles OpenBLAS's threading now (single-threaded, its idle pool stopped, unless `openBLASThreads`)
     /// rather than at the first convolution; call it at start-up, before loading weights.
     public static func prepareBLAS() { GEMM.prepare() }
+
+    /// The SGEMM the kernels use: "zoo AVX-512", or "OpenBLAS (<core>)" (`ZOO_GEMM=openblas`, or no AVX-512).
+    public static var sgemmName: String { GEMM.backendName }
 }
 
 /// Runs `body` over 0..<n split into contiguous ranges spread over `Parallelism.threads` threads.

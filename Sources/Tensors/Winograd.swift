@@ -202,15 +202,13 @@ struct WinogradTransform: Sendable {
             if GEMM.splitOverDispatch {
                 // Independent GEMMs: spread over the threads whole (no packing is repeated).
                 DispatchQueue.concurrentPerform(iterations: a2) { xi in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
-                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
-                                mm + xi * cout * nt, Int32(nt))
+                    GEMM.kernel(m: cout, n: nt, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * nt, ldb: nt,
+                                c: mm + xi * cout * nt, ldc: nt)
                 }
             } else {
                 for xi in 0..<a2 {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(nt), Int32(cin), 1,
-                                u + xi * cout * cin, Int32(cin), v + xi * cin * nt, Int32(nt), 0,
-                                mm + xi * cout * nt, Int32(nt))
+                    GEMM.kernel(m: cout, n: nt, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * nt, ldb: nt,
+                                c: mm + xi * cout * nt, ldc: nt)
                 }
             }
             // Y = Aᵀ M A, plus bias, residual, ReLU; each 1-D pass runs over all the block's tiles.

@@ -71,6 +71,7 @@ struct Run: ParsableCommand {
             if !quiet {
                 Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
                                     weightDescription, Date().timeIntervalSince(started)))
+                if profile { Console.note("sgemm: \(Parallelism.sgemmName), \(Parallelism.threads) threads") }
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)

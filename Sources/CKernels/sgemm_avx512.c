@@ -1,0 +1,203 @@
+// A blocked single-precision GEMM for AVX-512 CPUs (Goto/BLIS structure): B is packed in KC x NR strips,
+// A in MR x KC strips, and an 8 x 48 register-blocked micro-kernel does the multiply-adds. Compiled for
+// AVX-512 per function (target attribute), so the library loads on any x86-64 CPU; callers check
+// zoo_avx512_available() first.
+
+#include "zoo_kernels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define MR 8
+#define NR 48
+#define KC 384
+#define MC 96
+#define NC 2304
+
+bool zoo_avx512_available(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    }
+    return cached == 1;
+}
+
+// Per-thread packing buffers, allocated on first use and kept (the worker threads live as long as the process).
+static _Thread_local float *packed_a;
+static _Thread_local float *packed_b;
+
+static bool buffers(void) {
+    if (!packed_a && posix_memalign((void **)&packed_a, 64, sizeof(float) * MC * KC) != 0) packed_a = NULL;
+    if (!packed_b && posix_memalign((void **)&packed_b, 64, sizeof(float) * KC * NC) != 0) packed_b = NULL;
+    return packed_a && packed_b;
+}
+
+// op(A)[i0 + r, p0 + p] for r < mr, p < kc into strips of MR rows: dst[strip][p][r], zero past mr.
+static void pack_a(bool trans, const float *a, long lda, long i0, long mr, long p0, long kc, float *dst) {
+    for (long s = 0; s < mr; s += MR) {
+        long rows = mr - s < MR ? mr - s : MR;
+        float *d = dst + s * kc;
+        if (!trans) {
+            for (long p = 0; p < kc; p++) {
+                long r = 0;
+                for (; r < rows; r++) d[p * MR + r] = a[(i0 + s + r) * lda + p0 + p];
+                for (; r < MR; r++) d[p * MR + r] = 0;
+            }
+        } else {
+            for (long p = 0; p < kc; p++) {
+                const float *src = a + (p0 + p) * lda + i0 + s;
+                long r = 0;
+                for (; r < rows; r++) d[p * MR + r] = src[r];
+                for (; r < MR; r++) d[p * MR + r] = 0;
+            }
+        }
+    }
+}
+
+// op(B)[p0 + p, j0 + j] for p < kc, j < nc into strips of NR columns: dst[strip][p][j], zero past nc.
+__attribute__((target("avx512f")))
+static void pack_b(bool trans, const float *b, long ldb, long p0, long kc, long j0, long nc, float *dst) {
+    for (long s = 0; s < nc; s += NR) {
+        long cols = nc - s < NR ? nc - s : NR;
+        float *d = dst + s * kc;
+        if (!trans) {
+            if (cols == NR) {
+                for (long p = 0; p < kc; p++) {
+                    const float *src = b + (p0 + p) * ldb + j0 + s;
+                    _mm512_store_ps(d + p * NR, _mm512_loadu_ps(src));
+                    _mm512_store_ps(d + p * NR + 16, _mm512_loadu_ps(src + 16));
+                    _mm512_store_ps(d + p * NR + 32, _mm512_loadu_ps(src + 32));
+                }
+            } else {
+                for (long p = 0; p < kc; p++) {
+                    const float *src = b + (p0 + p) * ldb + j0 + s;
+                    long j = 0;
+                    for (; j < cols; j++) d[p * NR + j] = src[j];
+                    for (; j < NR; j++) d[p * NR + j] = 0;
+                }
+            }
+        } else {
+            for (long j = 0; j < NR; j++) {
+                if (j < cols) {
+                    const float *src = b + (j0 + s + j) * ldb + p0;
+                    for (long p = 0; p < kc; p++) d[p * NR + j] = src[p];
+                } else {
+                    for (long p = 0; p < kc; p++) d[p * NR + j] = 0;
+                }
+            }
+        }
+    }
+}
+
+// c[0..MR, 0..NR] (row stride ldc) = (accumulate ? c : 0) + ap · bp over kc.
+__attribute__((target("avx512f")))
+static void kernel_8x48(long kc, const float *ap, const float *bp, float *c, long ldc, bool accumulate) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c02 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps(), c12 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c22 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps(), c32 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c42 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps(), c52 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps(), c62 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps(), c72 = _mm512_setzero_ps();
+#define ZOO_ROW(r)                                             \
+    do {                                                       \
+        __m512 a = _mm512_set1_ps(ap[r]);                      \
+        c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);             \
+        c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);             \
+        c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2);             \
+    } while (0)
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), b2 = _mm512_load_ps(bp + 32);
+        _mm_prefetch((const char *)(bp + 8 * NR), _MM_HINT_T0);
+        ZOO_ROW(0); ZOO_ROW(1); ZOO_ROW(2); ZOO_ROW(3);
+        ZOO_ROW(4); ZOO_ROW(5); ZOO_ROW(6); ZOO_ROW(7);
+        ap += MR;
+        bp += NR;
+    }
+#undef ZOO_ROW
+#define ZOO_STORE(r)                                                                               \
+    do {                                                                                           \
+        float *row = c + (r) * ldc;                                                                \
+        if (accumulate) {                                                                          \
+            c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(row));                                 \
+            c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(row + 16));                            \
+            c##r##2 = _mm512_add_ps(c##r##2, _mm512_loadu_ps(row + 32));                            \
+        }                                                                                          \
+        _mm512_storeu_ps(row, c##r##0);                                                            \
+        _mm512_storeu_ps(row + 16, c##r##1);                                                       \
+        _mm512_storeu_ps(row + 32, c##r##2);                                                       \
+    } while (0)
+    ZOO_STORE(0); ZOO_STORE(1); ZOO_STORE(2); ZOO_STORE(3);
+    ZOO_STORE(4); ZOO_STORE(5); ZOO_STORE(6); ZOO_STORE(7);
+#undef ZOO_STORE
+}
+
+__attribute__((target("avx512f")))
+void zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
+                      const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (beta != 0 && beta != 1) {
+        for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
+    }
+    if (k <= 0) {
+        if (beta == 0) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * n);
+        return;
+    }
+    if (!buffers()) abort();
+    float *ap = packed_a, *bp = packed_b;
+    float edge[MR * NR] __attribute__((aligned(64)));
+    for (long jc = 0; jc < n; jc += NC) {
+        long nc = n - jc < NC ? n - jc : NC;
+        for (long pc = 0; pc < k; pc += KC) {
+            long kc = k - pc < KC ? k - pc : KC;
+            bool accumulate = pc > 0 || beta != 0;
+            pack_b(trans_b, b, ldb, pc, kc, jc, nc, bp);
+            for (long ic = 0; ic < m; ic += MC) {
+                long mc = m - ic < MC ? m - ic : MC;
+                pack_a(trans_a, a, lda, ic, mc, pc, kc, ap);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    long cols = nc - jr < NR ? nc - jr : NR;
+                    const float *bs = bp + jr * kc;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        long rows = mc - ir < MR ? mc - ir : MR;
+                        const float *as = ap + ir * kc;
+                        float *cij = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == MR && cols == NR) {
+                            kernel_8x48(kc, as, bs, cij, ldc, accumulate);
+                        } else {
+                            kernel_8x48(kc, as, bs, edge, NR, false);
+                            for (long r = 0; r < rows; r++) {
+                                float *dst = cij + r * ldc;
+                                const float *src = edge + r * NR;
+                                if (accumulate) {
+                                    for (long j = 0; j < cols; j++) dst[j] += src[j];
+                                } else {
+                                    memcpy(dst, src, sizeof(float) * cols);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#else
+
+bool zoo_avx512_available(void) { return false; }
+
+void zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
+                      const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)trans_a; (void)trans_b; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
+    (void)beta; (void)c; (void)ldc;
+    abort();
+}
+
+#endif
