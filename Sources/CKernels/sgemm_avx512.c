@@ -37,12 +37,43 @@ static bool buffers(void) {
     return packed_a && packed_b;
 }
 
+// Rows r0..r7 (8 floats each) become columns: on return r_j holds element j of every input row.
+__attribute__((target("avx2")))
+static inline void transpose8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 // op(A)[i0 + r, p0 + p] for r < mr, p < kc into strips of MR rows: dst[strip][p][r], zero past mr.
+__attribute__((target("avx512f")))
 static void pack_a(bool trans, const float *a, long lda, long i0, long mr, long p0, long kc, float *dst) {
     for (long s = 0; s < mr; s += MR) {
         long rows = mr - s < MR ? mr - s : MR;
         float *d = dst + s * kc;
-        if (!trans) {
+        if (!trans && rows == MR) {
+            // 8 x 8 blocks transposed in registers.
+            const float *src = a + (i0 + s) * lda + p0;
+            long p = 0;
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8];
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * lda + p);
+                transpose8(r);
+                for (int j = 0; j < 8; j++) _mm256_store_ps(d + (p + j) * MR, r[j]);
+            }
+            for (; p < kc; p++) {
+                for (long i = 0; i < MR; i++) d[p * MR + i] = src[i * lda + p];
+            }
+        } else if (!trans) {
             for (long p = 0; p < kc; p++) {
                 long r = 0;
                 for (; r < rows; r++) d[p * MR + r] = a[(i0 + s + r) * lda + p0 + p];
