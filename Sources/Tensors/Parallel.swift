@@ -16,6 +16,13 @@ public enum Parallelism {
 
     /// The SGEMM the kernels use: "zoo AVX-512", or "OpenBLAS (<core>)" (`ZOO_GEMM=openblas`, or no AVX-512).
     public static var sgemmName: String { GEMM.backendName }
+
+    /// Row-major `C = A B` (`m x k` times `k x n`) as the kernels compute it: the SGEMM in use, split over
+    /// the threads. For benchmarks.
+    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                             c: UnsafeMutablePointer<Float>) {
+        GEMM.sgemm(m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: c, ldc: n)
+    }
 }
 
 /// Runs `body` over 0..<n split into contiguous ranges spread over `Parallelism.threads` threads.
