@@ -5,6 +5,7 @@
 
 #include "zoo_kernels.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +28,25 @@ bool zoo_avx512_available(void) {
     return cached == 1;
 }
 
-// Per-thread packing buffers, allocated on first use and kept (the worker threads live as long as the process).
-static _Thread_local float *packed_a;
-static _Thread_local float *packed_b;
+// Per-thread packing buffers (A: MC x KC, then B: KC x NC), allocated on a thread's first call and freed when
+// the thread exits (pthread key destructor).
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+static bool buffer_key_made;
 
-static bool buffers(void) {
-    if (!packed_a && posix_memalign((void **)&packed_a, 64, sizeof(float) * MC * KC) != 0) packed_a = NULL;
-    if (!packed_b && posix_memalign((void **)&packed_b, 64, sizeof(float) * KC * NC) != 0) packed_b = NULL;
-    return packed_a && packed_b;
+static void make_buffer_key(void) { buffer_key_made = pthread_key_create(&buffer_key, free) == 0; }
+
+static float *buffers(void) {
+    pthread_once(&buffer_once, make_buffer_key);
+    if (!buffer_key_made) return NULL;
+    float *p = pthread_getspecific(buffer_key);
+    if (p) return p;
+    if (posix_memalign((void **)&p, 64, sizeof(float) * (MC * KC + KC * NC)) != 0) return NULL;
+    if (pthread_setspecific(buffer_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
 }
 
 // Rows r0..r7 (8 floats each) become columns: on return r_j holds element j of every input row.
@@ -170,18 +182,19 @@ static void kernel_8x48(long kc, const float *ap, const float *bp, float *c, lon
 }
 
 __attribute__((target("avx512f")))
-void zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
+bool zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
                       const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
-    if (m <= 0 || n <= 0) return;
+    if (m <= 0 || n <= 0) return true;
+    float *ap = buffers();
+    if (!ap) return false;
+    float *bp = ap + MC * KC;
     if (beta != 0 && beta != 1) {
         for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] *= beta;
     }
     if (k <= 0) {
         if (beta == 0) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, sizeof(float) * n);
-        return;
+        return true;
     }
-    if (!buffers()) abort();
-    float *ap = packed_a, *bp = packed_b;
     float edge[MR * NR] __attribute__((aligned(64)));
     for (long jc = 0; jc < n; jc += NC) {
         long nc = n - jc < NC ? n - jc : NC;
@@ -218,17 +231,18 @@ void zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
             }
         }
     }
+    return true;
 }
 
 #else
 
 bool zoo_avx512_available(void) { return false; }
 
-void zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
+bool zoo_sgemm_avx512(bool trans_a, bool trans_b, long m, long n, long k,
                       const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc) {
     (void)trans_a; (void)trans_b; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb;
     (void)beta; (void)c; (void)ldc;
-    abort();
+    return false;
 }
 
 #endif

@@ -62,12 +62,12 @@ enum GEMM {
     static func kernel(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                        c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if backend == .avx512 {
-            zoo_sgemm_avx512(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
-        } else {
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        // (The AVX-512 kernel declines only when its packing buffers cannot be allocated: OpenBLAS then.)
+        if backend == .avx512 && zoo_sgemm_avx512(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) {
+            return
         }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// `C = A B + beta C` (row-major; A `m x k` or, transposed, `k x m`; B `k x n` or `n x k`), split over

@@ -68,6 +68,45 @@ public enum NMS {
             scores[a] > scores[b] || (scores[a] == scores[b] && a < b)
         }
     }
+
+    /// The first `k` indices of `descendingOrder(scores)`, without sorting all of them: the k-th largest
+    /// value is selected in linear time, then only the indices above it (and the lowest-index ties at it)
+    /// are sorted.
+    public static func topDescending(_ scores: [Float], _ k: Int) -> [Int] {
+        let n = scores.count
+        if k >= n || k <= 0 || scores.contains(where: { $0.isNaN }) {
+            return Array(descendingOrder(scores).prefix(max(k, 0)))
+        }
+        // The k-th largest value (quickselect on a copy, descending).
+        var v = scores
+        var lo = 0, hi = n - 1
+        let target = k - 1
+        var rng = SystemRandomNumberGenerator()
+        while lo < hi {
+            let pivot = v[Int.random(in: lo...hi, using: &rng)]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] > pivot { i += 1 }
+                while v[j] < pivot { j -= 1 }
+                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if target <= j { hi = j } else if target >= i { lo = i } else { break }
+        }
+        let threshold = v[target]
+        var picked: [Int] = []
+        picked.reserveCapacity(k)
+        var ties = 0
+        let above = scores.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
+        for i in 0..<n {
+            if scores[i] > threshold {
+                picked.append(i)
+            } else if scores[i] == threshold && ties < k - above {
+                picked.append(i)
+                ties += 1
+            }
+        }
+        return picked.sorted { a, b in scores[a] > scores[b] || (scores[a] == scores[b] && a < b) }
+    }
 }
 
 /// `NMS.keep` as a free function (the RPN's proposal step calls it this way).
@@ -78,4 +117,9 @@ public func nms(boxes: [Float], scores: [Float], iouThreshold: Float) -> [Int] {
 /// `NMS.descendingOrder`: indices sorting `values` high to low, ties in index order.
 public func sortedDescending(_ values: [Float]) -> [Int] {
     NMS.descendingOrder(values)
+}
+
+/// `NMS.topDescending`: the first `k` indices of `sortedDescending(values)`.
+public func topDescending(_ values: [Float], _ k: Int) -> [Int] {
+    NMS.topDescending(values, k)
 }

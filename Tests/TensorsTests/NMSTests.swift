@@ -43,6 +43,20 @@ final class NMSTests: XCTestCase {
         XCTAssertEqual(nms(boxes: boxes, scores: scores, iouThreshold: 0.95), [2, 0, 1, 3])
     }
 
+    /// The top-k selection is exactly the first k of the stable full sort, ties at the cut included.
+    func testTopKEqualsThePrefixOfTheStableSort() {
+        var g = SystemRandomNumberGenerator()
+        for (n, levels) in [(1, 3), (10, 2), (1000, 5), (5000, 1_000_000), (20000, 7)] {
+            // Few distinct levels: many ties, also at the k-th value.
+            let values = (0..<n).map { _ in Float(Int.random(in: 0..<levels, using: &g)) / Float(levels) }
+            for k in [0, 1, 2, n / 3, n - 1, n, n + 5] {
+                XCTAssertEqual(NMS.topDescending(values, k), Array(NMS.descendingOrder(values).prefix(max(k, 0))),
+                               "n \(n), \(levels) levels, k \(k)")
+            }
+        }
+        XCTAssertEqual(NMS.topDescending([1, .nan, 3, 2], 2), Array(NMS.descendingOrder([1, .nan, 3, 2]).prefix(2)))
+    }
+
     func testEmptyAndTies() {
         XCTAssertEqual(nms(boxes: [], scores: [], iouThreshold: 0.5), [])
         XCTAssertEqual(sortedDescending([1, 3, 3, 2]), [1, 2, 3, 0])

@@ -90,7 +90,7 @@ public struct RPNHead: Sendable {
             }
             // Sorted only when the level has more than nms_pre candidates, as mmdetection does.
             let order = 0 < config.nmsPre && config.nmsPre < levelScores.count
-                ? Array(sortedDescending(levelScores).prefix(config.nmsPre)) : Array(levelScores.indices)
+                ? topDescending(levelScores, config.nmsPre) : Array(levelScores.indices)
             let s = Float(config.strides[level])
             for idx in order {
                 let pos = idx / a, k = idx % a
