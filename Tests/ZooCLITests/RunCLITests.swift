@@ -1,4 +1,5 @@
 import Foundation
+import Panoptic
 import PanopticFPN
 import SafeTensors
 import XCTest
@@ -96,6 +97,41 @@ final class RunCLITests: XCTestCase {
         XCTAssertGreaterThan(labels(f1[0]).count, 10)
         XCTAssertEqual(labels(f1[0]), labels(f2[0]))
         XCTAssertEqual(labels(f2[1]), labels(f2[0]))
+    }
+
+    /// The panoptic map of a frame (segment index per pixel, -1 for VOID) and its segment ids.
+    func panopticMap(_ frame: [String: Any]) throws -> (map: [Int], ids: [String]) {
+        let labels = frame["labels"] as? [[String: Any]] ?? []
+        let size = (labels.first?["rle"] as? [String: Any])?["size"] as? [Int] ?? [0, 0]
+        var map = [Int](repeating: -1, count: size[0] * size[1])
+        for (k, l) in labels.enumerated() {
+            let rle = l["rle"] as? [String: Any]
+            let bits = try RLE(counts: rle?["counts"] as? String ?? "", height: size[0], width: size[1]).decodeRowMajor()
+            for i in bits.indices where bits[i] != 0 { map[i] = k }
+        }
+        return (map, labels.map { $0["id"] as? String ?? "" })
+    }
+
+    /// zoo's AVX-512 SGEMM (where the CPU has it) and OpenBLAS's (`ZOO_GEMM=openblas`) sum in different
+    /// orders: the same segments, and the same maps up to float32 near-ties.
+    func testOpenBLASSGEMMGivesTheSameSegments() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-gemm")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let registry = try smallScaleRegistry(in: dir).path
+        let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path
+        var maps: [(map: [Int], ids: [String])] = []
+        for (tag, env) in [("default", [String: String]()), ("openblas", ["ZOO_GEMM": "openblas"])] {
+            let r = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", image, "--profile",
+                                        "-o", dir.appendingPathComponent(tag).path], environment: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            if tag == "openblas" { XCTAssertTrue(r.stderr.contains("sgemm: OpenBLAS"), r.stderr) }
+            let f = try frames(dir.appendingPathComponent("\(tag)/pan_seg.json"))
+            maps.append(try panopticMap(try XCTUnwrap(f.first)))
+        }
+        XCTAssertEqual(Set(maps[0].ids), Set(maps[1].ids))
+        let a = maps[0].map.map { $0 < 0 ? "" : maps[0].ids[$0] }, b = maps[1].map.map { $0 < 0 ? "" : maps[1].ids[$0] }
+        XCTAssertEqual(a.count, 192 * 320)
+        XCTAssertGreaterThanOrEqual(Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count), 0.999)
     }
 
     func testInputErrorsAreClear() throws {
