@@ -24,6 +24,9 @@ struct Run: ParsableCommand {
 
         An image that cannot be read stops the run with an error; the frames of the images before it are \
         kept in pan_seg.json.
+
+        The matrix products run on zoo's AVX-512 SGEMM where the CPU has AVX-512, else on OpenBLAS; \
+        ZOO_GEMM=openblas picks OpenBLAS (--profile names the one in use).
         """)
 
     @OptionGroup var registryOptions: RegistryOptions
