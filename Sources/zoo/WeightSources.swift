@@ -95,6 +95,12 @@ final class CheckpointWeightStore: WeightStore {
         let n = t.numel
         let values: [Float] = try checkpoint.withTensorBytes(t, name: key) { raw in
             switch t.dtype {
+            case .float32 where raw.count == 4 * n && 1.littleEndian == 1:
+                // Little-endian bytes on a little-endian host: one copy.
+                return [Float](unsafeUninitializedCapacity: n) { buf, count in
+                    UnsafeMutableRawBufferPointer(buf).copyMemory(from: raw)
+                    count = n
+                }
             case .float32:
                 return (0..<n).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             case .float16:

@@ -58,9 +58,9 @@ final class RunCLITests: XCTestCase {
         XCTAssertEqual(Array(jpeg.prefix(2)), [0xFF, 0xD8])
     }
 
-    /// The two ways a run can go give the same frames: one image from a .safetensors file (weights copied
-    /// out on all cores, Winograd weights transformed into scratch per layer) and two images from in-memory
-    /// weights (Winograd weights kept for the second image).
+    /// The ways a run can go give the same frames: one image from a .safetensors file (weights copied
+    /// out on all cores, Winograd weights transformed into scratch per layer), two images from in-memory
+    /// weights (Winograd weights kept for the second image), and the same weights as a .pth.
     func testOneImageFromSafetensorsMatchesTwoImagesFromMemory() throws {
         let dir = try ZooProcess.temporaryDirectory("zoo-run-paths")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -97,6 +97,16 @@ final class RunCLITests: XCTestCase {
         XCTAssertGreaterThan(labels(f1[0]).count, 10)
         XCTAssertEqual(labels(f1[0]), labels(f2[0]))
         XCTAssertEqual(labels(f2[1]), labels(f2[0]))
+        // The same weights as a PyTorch checkpoint, converted in memory: the same frame.
+        let pth = dir.appendingPathComponent("r50.pth")
+        let convert = try ZooProcess.run(["convert", file.path, "-o", pth.path])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let fromPth = try ZooProcess.run(["run", "--registry", registry, "--weights", pth.path,
+                                          images.appendingPathComponent("a.jpg").path, "-o", dir.appendingPathComponent("pth").path])
+        XCTAssertEqual(fromPth.status, 0, fromPth.stderr)
+        let f3 = try frames(dir.appendingPathComponent("pth/pan_seg.json"))
+        XCTAssertEqual(f3.count, 1)
+        XCTAssertEqual(labels(f3[0]), labels(f1[0]))
     }
 
     /// The panoptic map of a frame (segment index per pixel, -1 for VOID) and its segment ids.
