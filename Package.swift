@@ -69,7 +69,7 @@ let package = Package(
         ]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ZooCLITests", dependencies: [
-            "zoo", "ZooRegistry", "HTTPTestServer", "Pipeline", "Panoptic", "PanopticFPN", "SafeTensors",
+            "zoo", "ZooRegistry", "HTTPTestServer", "Pipeline", "Panoptic", "PanopticFPN",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),

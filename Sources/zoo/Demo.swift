@@ -136,26 +136,14 @@ struct Demo: ParsableCommand {
     /// The synthetic R-50 weights in the zoo's key layout (int64 `num_batches_tracked` included), through a
     /// safetensors file into a PyTorch zip checkpoint.
     private func writeSyntheticCheckpoint(to path: String) throws {
-        let spec = ModelSpec.r50
-        let weights = SyntheticWeights.make(spec: spec, seed: 1)
         let dir = (path as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw CLIError(message: "\(dir): cannot create (\(error.localizedDescription))")
         }
         let st = URL(fileURLWithPath: dir + "/.synthetic.safetensors")
         do {
-            let writer = try SafeTensorsWriter(url: st, tensors: spec.map {
-                .init(name: $0.key, dtype: $0.dtype == .int64 ? .I64 : .F32, shape: $0.shape)
-            }, metadata: ["source": "zoo demo: synthetic weights (reference recipe, seed 1)"])
-            for p in spec {
-                if p.dtype == .int64 {
-                    try writer.write([UInt8](repeating: 0, count: 8 * p.count))
-                } else {
-                    let t = try weights.tensor(p.key)
-                    try t.data.withUnsafeBytes { try writer.write($0) }
-                }
-            }
-            try writer.finish()
+            try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: st,
+                                                  metadata: ["source": "zoo demo: synthetic weights (reference recipe, seed 1)"])
             try PyTorchWriter.write(try SafeTensorsFile(path: st.path), to: URL(fileURLWithPath: path), stateDictKey: "state_dict",
                                     meta: ["source": "zoo demo: synthetic weights (reference recipe, seed 1); not a trained model"])
         } catch let e as CLIError { throw e } catch { throw CLIError(message: "cannot write the synthetic checkpoint: \(error)") }

@@ -43,32 +43,17 @@ final class SafeTensorsWeightStore: WeightStore {
             ((try? file.info(a).byteCount) ?? 0) > ((try? file.info(b).byteCount) ?? 0)
         }
         var slots = [Tensor?](repeating: nil, count: names.count)
-        let next = NextIndex()
         slots.withUnsafeMutableBufferPointer { sp in
             guard let out = sp.baseAddress else { return }
-            DispatchQueue.concurrentPerform(iterations: Parallelism.threads) { _ in
-                while let i = next.take(below: names.count) {
-                    (out + i).pointee = try? read(names[i])
-                }
+            // Dispatch hands the iterations out one by one, so the cores stay busy to the end.
+            DispatchQueue.concurrentPerform(iterations: names.count) { i in
+                (out + i).pointee = try? read(names[i])
             }
         }
         for (name, t) in zip(names, slots) { if let t { loaded[name] = t } }
     }
 }
 
-/// A shared counter handing out indices 0, 1, 2, ... to worker threads.
-private final class NextIndex: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func take(below limit: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
-    }
-}
 
 /// A PyTorch checkpoint (`.pth`, mmdetection layout) converted in memory: the restricted unpickler finds the
 /// state dict; each tensor is converted to float32 when the model binds it.

@@ -1,7 +1,6 @@
 import Foundation
 import Panoptic
 import PanopticFPN
-import SafeTensors
 import XCTest
 
 /// `zoo run` end to end through the built binary: the synthetic R-50 on mmdetection's small test image (with a
@@ -64,20 +63,8 @@ final class RunCLITests: XCTestCase {
     func testOneImageFromSafetensorsMatchesTwoImagesFromMemory() throws {
         let dir = try ZooProcess.temporaryDirectory("zoo-run-paths")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let spec = ModelSpec.r50
-        let weights = SyntheticWeights.make(spec: spec, seed: 1)
         let file = dir.appendingPathComponent("r50.safetensors")
-        let writer = try SafeTensorsWriter(url: file, tensors: spec.map {
-            .init(name: $0.key, dtype: $0.dtype == .int64 ? .I64 : .F32, shape: $0.shape)
-        })
-        for p in spec {
-            if p.dtype == .int64 {
-                try writer.write([UInt8](repeating: 0, count: 8 * p.count))
-            } else {
-                try weights.tensor(p.key).data.withUnsafeBytes { try writer.write($0) }
-            }
-        }
-        try writer.finish()
+        try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: file)
         let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg")
         let images = dir.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)

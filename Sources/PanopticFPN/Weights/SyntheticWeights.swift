@@ -1,3 +1,5 @@
+import Foundation
+import SafeTensors
 import Tensors
 
 /// Synthetic, exactly reproducible weights: the recipe of the reference `WEIGHTS.md` (`make_weights.py`).
@@ -130,6 +132,24 @@ public enum SyntheticWeights {
             }
         }
         return store
+    }
+
+    /// Writes the weights of a layout and seed as a `.safetensors` file in the checkpoint's own key layout
+    /// and dtypes (F32, and I64 zeros for `num_batches_tracked`), as `make_weights.py --safetensors` does.
+    public static func writeSafeTensors(spec: [ParameterSpec], seed: UInt64, to url: URL,
+                                        metadata: [String: String] = [:]) throws {
+        let weights = make(spec: spec, seed: seed)
+        let writer = try SafeTensorsWriter(url: url, tensors: spec.map {
+            .init(name: $0.key, dtype: $0.dtype == .int64 ? .I64 : .F32, shape: $0.shape)
+        }, metadata: metadata)
+        for p in spec {
+            if p.dtype == .int64 {
+                try writer.write([UInt8](repeating: 0, count: 8 * p.count))
+            } else {
+                try weights.tensor(p.key).data.withUnsafeBytes { try writer.write($0) }
+            }
+        }
+        try writer.finish()
     }
 
     /// The bytes `make_weights.py` hashes, tensor by tensor in spec order: the key's UTF-8 bytes, then the
