@@ -63,7 +63,7 @@ let package = Package(
 
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic", "ZooFiles"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: [
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),

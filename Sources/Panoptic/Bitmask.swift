@@ -48,7 +48,7 @@ public struct Bitmask: Sendable, Equatable {
     public static func read(path: String) throws -> Bitmask {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw PanopticError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
+            throw PanopticError.io(path: path, reason: "cannot read: \(SystemError.describe(error))")
         }
         return try decode(png: data, path: path)
     }

@@ -77,11 +77,11 @@ enum BitmaskRoute {
         guard pred.height == gt.height && pred.width == gt.width else {
             throw PanopticError.invalidInput("\(predPath) is \(pred.height)x\(pred.width) but its ground truth \(gtPath) is \(gt.height)x\(gt.width)")
         }
-        let gs: Segments, ps: Segments, hist: [Int]
+        let gs: Segments, ps: Segments, cells: [Cell]
         if let f = try fused(gt, pred, scratch: scratch, gtPath: gtPath, predPath: predPath) {
-            (gs, ps, hist) = f
+            (gs, ps, cells) = f
         } else {
-            (gs, ps, hist) = try threePass(gt, pred, scratch: scratch, gtPath: gtPath, predPath: predPath)
+            (gs, ps, cells) = try threePass(gt, pred, scratch: scratch, gtPath: gtPath, predPath: predPath)
         }
         let gtValid = gs.attributes.map { $0 & 3 == 0 }
         let frame = predPath
@@ -93,17 +93,15 @@ enum BitmaskRoute {
                 message: "\(ps.ids.count) predicted segments: the official bitmask evaluator crashes above \(maxDet) (ValueError); zoo scores all of them, as the RLE route does"))
         }
         let G = gs.ids.count, P = ps.ids.count
-        var inter = [Int](repeating: 0, count: G * P)
         var gtArea = [Int](repeating: 0, count: G)
         var predArea = [Int](repeating: 0, count: P)
-        for a in 0...G {
-            for b in 0...P {
-                let v = hist[a * (P + 1) + b]
-                if a > 0 { gtArea[a - 1] += v }
-                if b > 0 { predArea[b - 1] += v }
-                if a > 0 && b > 0 { inter[(a - 1) * P + (b - 1)] = v }
-            }
+        var pairs: [(gt: Int, pred: Int, pixels: Int)] = []
+        for c in cells {
+            if c.gt > 0 { gtArea[c.gt - 1] += c.pixels }
+            if c.pred > 0 { predArea[c.pred - 1] += c.pixels }
+            if c.gt > 0 && c.pred > 0 { pairs.append((c.gt - 1, c.pred - 1, c.pixels)) }
         }
+        let inter = ImageOverlaps.rows(gtCount: G, cells: pairs)
         let overlaps = ImageOverlaps(gtCategory: gs.category, gtArea: gtArea, gtValid: gtValid,
                                      predCategory: ps.category, predArea: predArea,
                                      predValid: ps.attributes.map { $0 & 3 == 0 }, inter: inter)
@@ -111,9 +109,11 @@ enum BitmaskRoute {
         return stats
     }
 
-    /// Segments of both images and their joint histogram `(G+1) x (P+1)` (index 0 = no segment),
-    /// in ascending instance-id order.
-    typealias Joint = (gt: Segments, pred: Segments, hist: [Int])
+    /// One non-zero cell of the joint histogram of segment indices (1-based in ascending
+    /// instance-id order, 0 = no segment): the pixels where GT `gt` and prediction `pred` meet.
+    typealias Cell = (gt: Int, pred: Int, pixels: Int)
+    /// Segments of both images and their joint histogram, sparse: only non-zero cells, each once.
+    typealias Joint = (gt: Segments, pred: Segments, cells: [Cell])
 
     /// One pass over both images: ids get indices in order of first appearance (at most 255 per
     /// image, else nil), runs of identical pixel pairs are counted at once, then everything is
@@ -203,9 +203,14 @@ enum BitmaskRoute {
         let (gs, go) = sorted(gIDs, gFirst)
         let (ps, po) = sorted(pIDs, pFirst)
         let G = gs.ids.count, P = ps.ids.count
-        var hist = [Int](repeating: 0, count: (G + 1) * (P + 1))
-        for a in 0...G { for b in 0...P { hist[a * (P + 1) + b] = table[go[a] * side + po[b]] } }
-        return (gs, ps, hist)
+        var cells: [Cell] = []
+        for a in 0...G {
+            for b in 0...P {
+                let v = table[go[a] * side + po[b]]
+                if v > 0 { cells.append((a, b, v)) }
+            }
+        }
+        return (gs, ps, cells)
     }
 
     /// The general form: ids first, then the histogram (any number of segments).
@@ -214,36 +219,34 @@ enum BitmaskRoute {
         defer { for id in gs.ids { scratch.gtIndex[id] = 0 } }
         let ps = try segments(pred, index: &scratch.predIndex, path: predPath)
         defer { for id in ps.ids { scratch.predIndex[id] = 0 } }
-        let G = gs.ids.count, P = ps.ids.count
-        var hist = [Int](repeating: 0, count: (G + 1) * (P + 1))
+        // Pixel pairs counted per (GT index, prediction index), keyed sparsely: only pairs that
+        // meet take memory, however many segments the images hold.
+        var hist: [Int: Int] = [:]
         let n = gt.height * gt.width
         gt.rgba.withUnsafeBytes { g in
             pred.rgba.withUnsafeBytes { p in
                 scratch.gtIndex.withUnsafeBufferPointer { gi in
                     scratch.predIndex.withUnsafeBufferPointer { pi in
-                        hist.withUnsafeMutableBufferPointer { h in
-                            let stride = P + 1
-                            // Runs of identical (GT, prediction) pixel pairs are counted at once.
-                            var pg: UInt32 = 0, pp: UInt32 = 0
-                            var cell = 0, run = 0
-                            for q in 0..<n {
-                                let a = g.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self)
-                                let b = p.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self)
-                                if a == pg && b == pp && run > 0 { run += 1; continue }
-                                h[cell] += run
-                                pg = a; pp = b
-                                let ga = UInt32(littleEndian: a), pb = UInt32(littleEndian: b)
-                                let gid = Int((ga >> 16) & 0xFF) << 8 | Int(ga >> 24)
-                                let pid = Int((pb >> 16) & 0xFF) << 8 | Int(pb >> 24)
-                                cell = Int(gi[gid]) * stride + Int(pi[pid])
-                                run = 1
-                            }
-                            h[cell] += run
+                        // Runs of identical (GT, prediction) pixel pairs are counted at once.
+                        var pg: UInt32 = 0, pp: UInt32 = 0
+                        var cell = 0, run = 0
+                        for q in 0..<n {
+                            let a = g.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self)
+                            let b = p.loadUnaligned(fromByteOffset: q * 4, as: UInt32.self)
+                            if a == pg && b == pp && run > 0 { run += 1; continue }
+                            if run > 0 { hist[cell, default: 0] += run }
+                            pg = a; pp = b
+                            let ga = UInt32(littleEndian: a), pb = UInt32(littleEndian: b)
+                            let gid = Int((ga >> 16) & 0xFF) << 8 | Int(ga >> 24)
+                            let pid = Int((pb >> 16) & 0xFF) << 8 | Int(pb >> 24)
+                            cell = Int(gi[gid]) << 32 | Int(pi[pid])
+                            run = 1
                         }
+                        if run > 0 { hist[cell, default: 0] += run }
                     }
                 }
             }
         }
-        return (gs, ps, hist)
+        return (gs, ps, hist.map { (gt: $0.key >> 32, pred: $0.key & 0xFFFF_FFFF, pixels: $0.value) })
     }
 }

@@ -1,5 +1,6 @@
-/// The segments of one image after parsing, and their pairwise intersections: the input of the
-/// matching step both routes share.
+/// The segments of one image after parsing, and their intersections: the input of the matching
+/// step both routes share. Intersections are kept sparsely (only pairs that share pixels), so
+/// memory grows with pixels and segments, not with their product.
 struct ImageOverlaps {
     var gtCategory: [Int]
     var gtArea: [Int]
@@ -8,16 +9,25 @@ struct ImageOverlaps {
     var predCategory: [Int]
     var predArea: [Int]
     var predValid: [Bool]
-    /// `inter[g * predCount + p]` = pixels of GT g inside prediction p.
-    var inter: [Int]
+    /// `inter[g]`: the predictions sharing pixels with GT g, ascending, with the pixel count.
+    var inter: [[(pred: Int, pixels: Int)]]
 
     var gtCount: Int { gtCategory.count }
     var predCount: Int { predCategory.count }
 
+    /// From non-zero cells `(gt, pred, pixels)` (any order, each pair at most once).
+    static func rows(gtCount: Int, cells: [(gt: Int, pred: Int, pixels: Int)]) -> [[(pred: Int, pixels: Int)]] {
+        var rows = [[(pred: Int, pixels: Int)]](repeating: [], count: gtCount)
+        for c in cells where c.pixels > 0 { rows[c.gt].append((c.pred, c.pixels)) }
+        for g in 0..<gtCount where rows[g].count > 1 { rows[g].sort { $0.pred < $1.pred } }
+        return rows
+    }
+
     /// The official per-image step (`pq_per_image`): each valid GT takes the first prediction of
     /// highest IoU (zero across categories); IoU strictly above 0.5 and a valid prediction make a
     /// TP, anything else a FN. A valid, unmatched prediction is a FP when at most half of it lies
-    /// outside valid GT (`1 - Σ_valid g inter/|p| <= 0.5`).
+    /// outside valid GT (`1 - Σ_valid g inter/|p| <= 0.5`). Pairs sharing no pixel have IoU 0, so
+    /// only the stored pairs are visited, in the official order (ascending prediction, then GT).
     func match(into stats: inout PQStats) {
         let P = predCount
         guard P > 0 else {
@@ -26,16 +36,12 @@ struct ImageOverlaps {
         }
         var matched = [Bool](repeating: false, count: P)
         for g in 0..<gtCount where gtValid[g] {
+            // The official argmax over all predictions: index 0 when every IoU is 0.
             var best = 0.0
             var bestJ = 0
-            let row = g * P
-            for j in 0..<P {
-                let i = inter[row + j]
-                var iou = 0.0
-                if i > 0 && gtCategory[g] == predCategory[j] {
-                    iou = Double(i) / Double(gtArea[g] + predArea[j] - i)
-                }
-                if j == 0 { best = iou } else if iou > best { best = iou; bestJ = j }
+            for (j, i) in inter[g] where gtCategory[g] == predCategory[j] {
+                let iou = Double(i) / Double(gtArea[g] + predArea[j] - i)
+                if iou > best { best = iou; bestJ = j }
             }
             let c = gtCategory[g]
             if best <= 0.5 || !predValid[bestJ] {
@@ -46,14 +52,14 @@ struct ImageOverlaps {
                 matched[bestJ] = true
             }
         }
+        // Σ over valid GT of inter/|p|, summed in ascending GT order as the official loop does
+        // (the zero terms it adds change nothing).
+        var covered = [Double](repeating: 0, count: P)
+        for g in 0..<gtCount where gtValid[g] {
+            for (j, i) in inter[g] where predArea[j] > 0 { covered[j] += Double(i) / Double(predArea[j]) }
+        }
         for j in 0..<P where predValid[j] && !matched[j] {
-            var covered = 0.0
-            var first = true
-            for g in 0..<gtCount where gtValid[g] {
-                let iof = predArea[j] > 0 ? Double(inter[g * P + j]) / Double(predArea[j]) : 0
-                if first { covered = iof; first = false } else { covered += iof }
-            }
-            if 1 - covered > 0.5 { continue }
+            if 1 - covered[j] > 0.5 { continue }
             stats.categories[predCategory[j]].fp += 1
         }
     }

@@ -180,11 +180,12 @@ enum RLERoute {
         for i in 1..<max(1, sStart.count) where sStart[i] < sEnd[i - 1] { overlap = true; break }
         // Intersections: each GT run against the sorted, disjoint prediction intervals.
         let P = p.segments.count
-        var inter = [Int](repeating: 0, count: g.segments.count * P)
+        var inter = [[(pred: Int, pixels: Int)]](repeating: [], count: g.segments.count)
         if !overlap && P > 0 {
             let n = sStart.count
+            var row: [Int: Int] = [:]
             for (gi, s) in g.segments.enumerated() {
-                let row = gi * P
+                row.removeAll(keepingCapacity: true)
                 var pos = 0
                 var j = 0
                 for (k, len) in s.runs.enumerated() {
@@ -198,10 +199,11 @@ enum RLERoute {
                     var t = j
                     while t < n && sStart[t] < b {
                         let seg = sSeg[t]
-                        if seg >= 0 { inter[row + seg] += min(b, sEnd[t]) - max(a, sStart[t]) }
+                        if seg >= 0 { row[seg, default: 0] += min(b, sEnd[t]) - max(a, sStart[t]) }
                         t += 1
                     }
                 }
+                inter[gi] = row.filter { $0.value > 0 }.map { (pred: $0.key, pixels: $0.value) }.sorted { $0.pred < $1.pred }
             }
         }
         if overlap {

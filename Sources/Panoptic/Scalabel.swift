@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 
 /// One Scalabel label, reduced to what panoptic evaluation reads.
 public struct ScalabelLabel: Sendable, Equatable {
@@ -59,7 +60,7 @@ public final class ScalabelSource: @unchecked Sendable {
         if isDir.boolValue {
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw PanopticError.io(path: path, reason: "cannot list the folder: \(error.localizedDescription)")
+                throw PanopticError.io(path: path, reason: "cannot list the folder: \(SystemError.describe(error))")
             }
             paths = names.filter { $0.hasSuffix(".json") }
                 .map { (path as NSString).appendingPathComponent($0) }

@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 
 /// Writes Scalabel frames exactly as bdd100k-models' `test.py --format-only` does: scalabel's `save`,
 /// i.e. `json.dump(Dataset(frames).dict(), indent=2)` with every unset field `null`, no trailing newline.
@@ -58,7 +59,7 @@ public final class ScalabelWriter {
             try handle.synchronize()
             try handle.close()
         } catch {
-            throw PanopticError.io(path: tempPath, reason: "cannot flush: \(error.localizedDescription)")
+            throw PanopticError.io(path: tempPath, reason: "cannot flush: \(SystemError.describe(error))")
         }
         guard rename(tempPath, path) == 0 else {
             throw PanopticError.io(path: path, reason: "cannot rename \(tempPath) onto it: \(String(cString: strerror(errno)))")
@@ -68,7 +69,7 @@ public final class ScalabelWriter {
 
     private func write(_ s: String) throws {
         do { try handle.write(contentsOf: Data(s.utf8)) } catch {
-            throw PanopticError.io(path: tempPath, reason: "cannot write: \(error.localizedDescription)")
+            throw PanopticError.io(path: tempPath, reason: "cannot write: \(SystemError.describe(error))")
         }
     }
 

@@ -34,11 +34,12 @@ public enum FrameOverlay {
     /// Draws the overlay of `frame` over the image at `imagePath` and writes `<directory>/<stem>.jpg`.
     @discardableResult
     public static func write(frame: FrameRecord, imagePath: String, directory: String) throws -> String {
+        try FileName.checked(frame.name)
         let image: BGRImage
         do { image = try BGRImage.load(path: imagePath) } catch {
             throw PipelineError.dataset("\(imagePath): cannot read the image (\(error))")
         }
-        let out = "\(directory)/\((frame.name as NSString).deletingPathExtension).jpg"
+        let out = "\(directory)/\(FileName.stem(frame.name)).jpg"
         try AtomicFile.write(Data(try jpeg(image: image, frame: frame)), to: out)
         return out
     }

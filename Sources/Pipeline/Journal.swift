@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 
 /// One segment of a frame's result, as it will be written to `pan_seg.json`.
 public struct SegmentRecord: Codable, Equatable, Sendable {
@@ -116,7 +117,7 @@ public final class Journal {
             try handle.write(contentsOf: line)
             try handle.synchronize()
         } catch {
-            throw PipelineError.io(path: url.path, reason: "cannot append to the journal (\(error.localizedDescription)); is the disk full?")
+            throw PipelineError.io(path: url.path, reason: "cannot append to the journal (\(SystemError.describe(error))); is the disk full?")
         }
     }
 

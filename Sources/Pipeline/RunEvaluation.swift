@@ -1,4 +1,5 @@
 import Foundation
+import ZooFiles
 import Panoptic
 
 /// The ground truth a run is scored against, and so the evaluator's route (as `zoo eval` chooses it).
@@ -32,6 +33,7 @@ public enum GroundTruth: Sendable, Equatable {
     public func missing(for names: [String]) throws -> [String] {
         switch self {
         case let .bitmasks(dir):
+            for n in names { try FileName.checked(n) }
             return names.filter {
                 !FileManager.default.fileExists(atPath: "\(dir)/\(($0 as NSString).deletingPathExtension).png")
             }
@@ -77,6 +79,7 @@ public enum RunEvaluation {
             for start in stride(from: 0, to: frames.count, by: chunk) {
                 var pairs: [(gt: Bitmask, pred: Bitmask?)] = []
                 for f in frames[start..<min(frames.count, start + chunk)] {
+                    try FileName.checked(f.name)
                     let g = try Bitmask.read(path: "\(dir)/\((f.name as NSString).deletingPathExtension).png")
                     pairs.append((g, try f.bitmask(height: g.height, width: g.width)))
                 }

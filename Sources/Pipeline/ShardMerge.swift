@@ -34,7 +34,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
             throw PipelineError.io(path: path, reason: "cannot read the run manifest")
         }
         do { return try JSONDecoder().decode(RunManifest.self, from: data) } catch {
-            throw PipelineError.io(path: path, reason: "not a run manifest (\(error))")
+            throw PipelineError.io(path: path, reason: "not a run manifest: \(DecodingErrorText.describe(error)); it is written by `zoo reproduce`: run that shard again into a new folder")
         }
     }
 }

@@ -15,7 +15,7 @@ public enum SyntheticDataset {
         let fm = FileManager.default
         for d in [layout.imagesDirectory, layout.bitmaskDirectory] {
             do { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) } catch {
-                throw PipelineError.io(path: d, reason: "cannot create the folder (\(error.localizedDescription))")
+                throw PipelineError.io(path: d, reason: "cannot create the folder (\(SystemError.describe(error)))")
             }
         }
         var names: [String] = []

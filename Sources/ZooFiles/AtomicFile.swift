@@ -10,8 +10,15 @@ public struct AtomicFileError: Error, CustomStringConvertible, Equatable {
     public var reason: String
 
     public var description: String {
-        "\(path): cannot \(operation) (\(reason))" + (reason.contains("space") || reason.contains("quota")
-            ? "; free some disk space and run again" : "")
+        let hint: String
+        switch reason.lowercased() {
+        case let r where r.contains("space") || r.contains("quota"): hint = "; free some disk space and run again"
+        case let r where r.contains("not a directory"): hint = "; a part of the path is a file, not a folder: remove it or choose another output folder"
+        case let r where r.contains("permission"): hint = "; choose a folder you can write to"
+        case let r where r.contains("read-only"): hint = "; the file system is read-only: choose another folder"
+        default: hint = ""
+        }
+        return "\(path): cannot \(operation) (\(reason))" + hint
     }
 }
 
@@ -23,7 +30,7 @@ public enum AtomicFile {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let tmp = dir.appendingPathComponent(".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + target.lastPathComponent)
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AtomicFileError(path: tmp.path, operation: "create", reason: errnoString()) }
+        guard fd >= 0 else { throw AtomicFileError(path: target.path, operation: "create", reason: errnoString()) }
         var ok = data.withUnsafeBytes { raw -> Bool in
             var off = 0
             while off < raw.count {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooRegistry
 import ZooStore
+import ZooFiles
 
 /// Options every command that reads the registry takes.
 struct RegistryOptions: ParsableArguments {
@@ -18,7 +19,7 @@ struct CLIError: Error, CustomStringConvertible {
     let message: String
     let code: Int32
     init(_ error: Error, code: Int32 = 1) {
-        self.message = String(describing: error)
+        self.message = SystemError.describe(error)
         self.code = code
     }
     init(message: String, code: Int32 = 1) { self.message = message; self.code = code }
@@ -27,10 +28,12 @@ struct CLIError: Error, CustomStringConvertible {
 
 enum Console {
     static func error(_ message: String) {
-        FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+        FileHandle.standardError.write(Data(("error: " + FileName.printable(message) + "\n").utf8))
     }
+    /// Messages quote untrusted input (file names, ids, JSON values): what cannot be shown on a
+    /// terminal is escaped, never sent raw.
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        FileHandle.standardError.write(Data((FileName.printable(message) + "\n").utf8))
     }
     static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
@@ -47,7 +50,7 @@ extension ParsableCommand {
         } catch let e as CleanExit {
             throw e
         } catch {
-            Console.error(String(describing: error))
+            Console.error(SystemError.describe(error))
             throw ExitCode(1)
         }
     }

@@ -92,7 +92,7 @@ struct Demo: ParsableCommand {
                 return CacheLayout(root: URL(fileURLWithPath: cache)).safetensorsPath(for: entry)?.path ?? cache
             }
             try step("5. zoo reproduce \(entry.id) --split val") {
-                var args = ["reproduce", entry.id, "--split", "val", "--data-root", data, "-o", out, "--tolerance", "1000"] + reg
+                var args = ["reproduce", entry.id, "--split", "val", "--data-root", data, "-o", out, "--synthetic-checkpoint"] + reg
                 if let scale { args += ["--scale", scale] }
                 try runZoo(args, environment: env)
                 return "\(out)/pan_seg.json, \(out)/scores.json"
@@ -130,7 +130,7 @@ struct Demo: ParsableCommand {
         do {
             try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
             try Data().write(to: URL(fileURLWithPath: marker))
-        } catch { throw CLIError(message: "\(root): cannot create the demo folder (\(error.localizedDescription))") }
+        } catch { throw CLIError(message: "\(root): cannot create the demo folder (\(SystemError.describe(error)))") }
     }
 
     /// The synthetic R-50 weights in the zoo's key layout (int64 `num_batches_tracked` included), through a
@@ -138,7 +138,7 @@ struct Demo: ParsableCommand {
     private func writeSyntheticCheckpoint(to path: String) throws {
         let dir = (path as NSString).deletingLastPathComponent
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw CLIError(message: "\(dir): cannot create (\(error.localizedDescription))")
+            throw CLIError(message: "\(dir): cannot create (\(SystemError.describe(error)))")
         }
         let st = URL(fileURLWithPath: dir + "/.synthetic.safetensors")
         do {
@@ -177,7 +177,7 @@ struct Demo: ParsableCommand {
         for k in ["ZOO_MIRROR", "ZOO_REGISTRY", "ZOO_OFFLINE", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] { env.removeValue(forKey: k) }
         for (k, v) in environment { env[k] = v }
         p.environment = env
-        do { try p.run() } catch { throw CLIError(message: "cannot start \(Self.executable.path): \(error.localizedDescription)") }
+        do { try p.run() } catch { throw CLIError(message: "cannot start \(Self.executable.path): \(SystemError.describe(error))") }
         p.waitUntilExit()
         guard p.terminationStatus == 0 else {
             throw CLIError(message: "`zoo \(args.joined(separator: " "))` failed (exit \(p.terminationStatus)); see its messages above")

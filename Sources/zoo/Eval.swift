@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Panoptic
+import ZooFiles
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,7 +50,7 @@ struct Eval: ParsableCommand {
             collector.flush()
             print(res.table(), terminator: "")
             if let out = outFile {
-                do { try EvalOutput.write(res.json(), to: out) } catch { throw CLIError(error) }
+                do { try AtomicFile.write(Data(res.json().utf8), to: out) } catch { throw CLIError(error) }
             }
             if !quiet {
                 Console.note(String(format: "scored on the %@ route in %.2f s", res.route == .rle ? "RLE (JSON)" : "bitmask (PNG)",
@@ -78,25 +79,6 @@ private final class WarningCollector: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > limit {
             Console.note("warning: \(n - limit) more warnings of the kind '\(kind.rawValue)' not shown")
-        }
-    }
-}
-
-enum EvalOutput {
-    /// Writes to a temporary sibling, fsyncs, renames; creates the parent folder as the official tool does.
-    static func write(_ text: String, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        let tmp = (dir.isEmpty ? "" : dir + "/") + ".\((path as NSString).lastPathComponent).\(getpid()).incomplete"
-        guard FileManager.default.createFile(atPath: tmp, contents: nil), let h = FileHandle(forWritingAtPath: tmp) else {
-            throw CLIError(message: "cannot create \(tmp)")
-        }
-        try h.write(contentsOf: Data(text.utf8))
-        try h.synchronize()
-        try h.close()
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw CLIError(message: "cannot rename \(tmp) onto \(path): \(String(cString: strerror(errno)))")
         }
     }
 }

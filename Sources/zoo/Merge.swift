@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooFiles
 import Panoptic
 import Pipeline
 import ZooRegistry
@@ -48,7 +49,7 @@ struct Merge: ParsableCommand {
             let merged: ShardMerge.Merged
             do { merged = try ShardMerge.merge(try ShardMerge.runDirectories(directories)) } catch { throw CLIError(error) }
             do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
-                throw CLIError(message: "\(output): cannot create the folder (\(error.localizedDescription))")
+                throw CLIError(message: "\(output): cannot create the folder (\(SystemError.describe(error)))")
             }
             let panSeg = "\(output)/pan_seg.json"
             do { try PanSegFile.write(merged.frames, to: panSeg) } catch { throw CLIError(error) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooFiles
 import Imaging
 import Panoptic
 import PanopticFPN
@@ -67,6 +68,10 @@ struct Reproduce: ParsableCommand {
     @Flag(name: .long, help: "Also draw each image's segments over it in OUT/vis/ as it goes.")
     var vis = false
 
+    /// Set by `zoo demo`, whose checkpoint holds synthetic weights: the score is printed but not compared.
+    @Flag(name: .long, help: .hidden)
+    var syntheticCheckpoint = false
+
     @OptionGroup var weightOptions: WeightOptions
 
     @Option(name: .long, help: ArgumentHelp("Developer option: the test scale as LONGxSHORT instead of the model's (e.g. 320x192, for fast tests). Scores are then not comparable.", valueName: "WxH"))
@@ -112,7 +117,7 @@ struct Reproduce: ParsableCommand {
             let base = output ?? "reproduce-\(entry.id)-\(split)"
             let dir = shardChoice.count > 1 ? "\(base)/shard-\(shardChoice.index)-of-\(shardChoice.count)" : base
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw CLIError(message: "\(dir): cannot create the output folder (\(error.localizedDescription))")
+                throw CLIError(message: "\(dir): cannot create the output folder (\(SystemError.describe(error)))")
             }
 
             // The weights and the journal (its header names both, so a rerun never mixes runs).
@@ -174,10 +179,11 @@ struct Reproduce: ParsableCommand {
             if uncovered > 0 {
                 Console.note("warning: the ground truth has \(uncovered) image(s) that are not in \(layout.imagesDirectory); is the image download complete?")
             }
-            let comparable = !partial && weightOptions.synthetic == nil && testScale == nil
+            let synthetic = weightOptions.synthetic != nil || syntheticCheckpoint
+            let comparable = !partial && !synthetic && testScale == nil
             let note: String? = comparable ? nil : (partial
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
-                : (weightOptions.synthetic != nil ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable"))
+                : (synthetic ? "synthetic weights: the score means nothing; the comparison with the published PQ is not applied" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,
                             nproc: nproc, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
             if !quiet { Console.note(String(format: "done in %.1f s", Date().timeIntervalSince(started))) }

@@ -47,6 +47,7 @@ struct DatasetRun {
             do { try journal.record(frame) } catch { throw CLIError(error) }
             if let vis = visDirectory {
                 do {
+                    try FileName.checked(name, what: "image")
                     try FileManager.default.createDirectory(atPath: vis, withIntermediateDirectories: true)
                     try AtomicFile.write(Data(try FrameOverlay.jpeg(image: image, frame: frame)), to: "\(vis)/\((name as NSString).deletingPathExtension).jpg")
                 } catch { throw CLIError(error) }

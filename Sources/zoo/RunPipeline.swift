@@ -61,6 +61,7 @@ final class OutputWriter: @unchecked Sendable {
             defer { slots.signal() }
             guard failure == nil else { return }
             do {
+                try FileName.checked(name, what: "image")
                 let labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,
                                                                width: result.width, classes: classes)
                 try json.append(name: name, labels: labels)

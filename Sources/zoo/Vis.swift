@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooFiles
 import Panoptic
 import Pipeline
 
@@ -46,6 +47,11 @@ struct Vis: ParsableCommand {
         let source: ScalabelSource
         do { source = try ScalabelSource(path: result) } catch { throw CLIError(error) }
         let count = min(source.frames.count, limit ?? Int.max)
+        // Names come from the file (a mirror's preds, anyone's results): each must stay a plain file
+        // name inside the image and output folders. All are checked before anything is written.
+        for ref in source.frames.prefix(count) {
+            do { try FileName.checked(ref.name) } catch { throw CLIError(message: "\(result): \(error)") }
+        }
         var written = 0
         var missing: [String] = []
         for i in 0..<count {

@@ -14,6 +14,8 @@ final class DemoCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("SYNTHETIC"), r.stdout)
         XCTAssertTrue(r.stdout.contains("means nothing"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("comparison with the published PQ is not applied"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("--tolerance"), r.stdout)
         for step in ["1. dataset", "2. weights", "3. zoo fetch", "4. zoo convert", "5. zoo reproduce", "6. zoo vis"] {
             XCTAssertTrue(r.stdout.contains("== \(step)"), "\(step) missing:\n\(r.stdout)")
         }
