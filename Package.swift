@@ -56,7 +56,7 @@ let package = Package(
         ]),
 
         // Benchmarks (release builds): see Benchmarks/README.md.
-        .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS"],
+        .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],
                           path: "Benchmarks/DenseBenchmark"),
         .executableTarget(name: "heads-bench", dependencies: ["PanopticFPN", "Tensors", "ZooRegistry"],
                           path: "Benchmarks/HeadsBench"),

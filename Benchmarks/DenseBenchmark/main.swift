@@ -8,6 +8,7 @@
 import Foundation
 import Imaging
 import PanopticFPN
+import ZooRegistry
 import Tensors
 import COpenBLAS
 
@@ -87,7 +88,9 @@ guard let spec = ModelSpec.forDepth(depth) else {
 }
 do {
     let binder = WeightBinder(store: SyntheticWeights.make(spec: spec, seed: depth == 50 ? 1 : 3))
-    let model = try DenseModel(binder: binder)
+    let registry = try Registry.builtIn()
+    let model = try DenseModel(binder: binder, registry: registry)
+    let preprocess = try PreprocessConfig(registry.testConfig)
     try binder.finish(allowingUnusedPrefixes: ["roi_head."])
 
     var times: [String: [Double]] = [:]
@@ -95,7 +98,7 @@ do {
     var order: [String] = []
     for run in 0..<(warmup + runs) {
         let profiler = StageProfiler()
-        let image = try profiler.measure("decode+preprocess") { Preprocess.run(try BGRImage.load(path: path)) }
+        let image = try profiler.measure("decode+preprocess") { Preprocess.run(try BGRImage.load(path: path), config: preprocess) }
         let out = model(image, profiler: profiler)
         _ = profiler.measure("semantic_upsample") {
             PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)

@@ -1,4 +1,5 @@
 import Tensors
+import ZooRegistry
 
 /// Everything Panoptic FPN computes on the whole image, for one preprocessed image.
 public struct DenseOutputs: Sendable {
@@ -24,12 +25,18 @@ public struct DenseModel: Sendable {
 
     /// Binds `backbone.*`, `neck.*`, `rpn_head.*`, `semantic_head.*` from `binder` (the RoI heads take the
     /// rest from the same binder; call `binder.finish()` once all parts are bound).
-    public init(binder: WeightBinder, rpnConfig: RPNConfig = RPNConfig()) throws {
+    /// `semanticClasses`: the semantic head's channels, the registry's stuff classes plus one for all things.
+    public init(binder: WeightBinder, config: TestConfig, semanticClasses: Int) throws {
         MemoryTuning.keepFreedMemory()
         backbone = try ResNet(binder: binder)
         neck = FPN(binder: binder)
-        rpnHead = RPNHead(binder: binder, config: rpnConfig)
-        semanticHead = PanopticFPNHead(binder: binder)
+        rpnHead = RPNHead(binder: binder, config: RPNConfig(config.rpn))
+        semanticHead = PanopticFPNHead(binder: binder, numClasses: semanticClasses)
+    }
+
+    /// The dense model of a registry (its test configuration and classes).
+    public init(binder: WeightBinder, registry: Registry) throws {
+        try self.init(binder: binder, config: registry.testConfig, semanticClasses: registry.numStuff + 1)
     }
 
     /// Runs the dense stages on `image.input` (`[3, H, W]`, H and W multiples of 32). With a profiler,

@@ -37,11 +37,11 @@ public struct PanopticFPN: Sendable {
     /// unexpected and mis-shaped keys otherwise).
     public init(weights: WeightStore, config: TestConfig, numThings: Int, numStuff: Int) throws {
         let binder = WeightBinder(store: weights)
-        dense = try DenseModel(binder: binder, rpnConfig: PanopticFPN.rpnConfig(config.rpn))
+        dense = try DenseModel(binder: binder, config: config, semanticClasses: numStuff + 1)
         roiHead = StandardRoIHead(binder: binder, numClasses: numThings, config: config)
         try binder.finish()
         fusionHead = HeuristicFusionHead(numThings: numThings, numStuff: numStuff, config: config.panoptic)
-        preprocess = PanopticFPN.preprocessConfig(config)
+        preprocess = try PreprocessConfig(config)
     }
 
     /// The model of a registry (its classes and test configuration).
@@ -126,23 +126,5 @@ public struct PanopticFPN: Sendable {
             }
         }
         return best
-    }
-
-    static func rpnConfig(_ c: TestConfig.RPN) -> RPNConfig {
-        var r = RPNConfig()
-        r.strides = c.anchorStrides
-        r.ratios = c.anchorRatios.map { Float($0) }
-        r.scales = c.anchorScales.map { Float($0) }
-        r.nmsPre = c.nmsPre
-        r.maxPerImage = c.maxPerImg
-        r.iouThreshold = Float(c.nmsIoU)
-        r.minBoxSize = Float(c.minBBoxSize)
-        return r
-    }
-
-    static func preprocessConfig(_ c: TestConfig) -> PreprocessConfig {
-        let long = c.imgScale.first ?? 1280, short = c.imgScale.count > 1 ? c.imgScale[1] : 720
-        return PreprocessConfig(scale: (long, short), mean: c.mean.map { Float($0) }, std: c.std.map { Float($0) },
-                                sizeDivisor: c.padSizeDivisor)
     }
 }

@@ -1,5 +1,6 @@
 import Imaging
 import Tensors
+import ZooRegistry
 
 /// The zoo's test pipeline settings (mmdetection `test_pipeline`): keep-ratio resize into `scale`,
 /// normalisation of RGB values, zero padding to a multiple of `sizeDivisor`.
@@ -11,12 +12,27 @@ public struct PreprocessConfig: Sendable, Equatable {
     public var std: [Float]
     public var sizeDivisor: Int
 
-    public init(scale: (long: Int, short: Int) = (1280, 720), mean: [Float] = [123.675, 116.28, 103.53],
-                std: [Float] = [58.395, 57.12, 57.375], sizeDivisor: Int = 32) {
+    public init(scale: (long: Int, short: Int), mean: [Float], std: [Float], sizeDivisor: Int) {
         self.scale = scale
         self.mean = mean
         self.std = std
         self.sizeDivisor = sizeDivisor
+    }
+
+    /// From the registry's `test_config` (zoo.json), the only source of these values.
+    public init(_ c: TestConfig) throws {
+        guard c.imgScale.count == 2, c.mean.count == 3, c.std.count == 3 else {
+            throw PanopticFPNError.badInput("test_config needs img_scale [long, short] and 3 values of mean and std; found \(c.imgScale), \(c.mean), \(c.std)")
+        }
+        self.init(scale: (c.imgScale[0], c.imgScale[1]), mean: c.mean.map { Float($0) }, std: c.std.map { Float($0) },
+                  sizeDivisor: c.padSizeDivisor)
+    }
+
+    /// The same settings at another scale (tests and developer runs at reduced size).
+    public func scaled(to scale: (long: Int, short: Int)) -> PreprocessConfig {
+        var c = self
+        c.scale = scale
+        return c
     }
 
     public static func == (a: Self, b: Self) -> Bool {
@@ -61,7 +77,7 @@ public enum Preprocess {
     ///
     /// The normalisation repeats OpenCV's arithmetic in mmcv's `imnormalize_`: the float32 pixel minus the
     /// mean, then times `1 / std`, each in double and rounded to float32.
-    public static func run(_ image: BGRImage, config: PreprocessConfig = PreprocessConfig()) -> PreprocessedImage {
+    public static func run(_ image: BGRImage, config: PreprocessConfig) -> PreprocessedImage {
         let (h, w) = (image.height, image.width)
         let (nh, nw) = resizedShape(height: h, width: w, scale: config.scale)
         var bgr = image.pixels.map { Float($0) }

@@ -1,5 +1,6 @@
 import Imaging
 import XCTest
+import ZooRegistry
 import PanopticFPN
 
 final class PreprocessTests: XCTestCase {
@@ -12,10 +13,10 @@ final class PreprocessTests: XCTestCase {
         XCTAssertTrue(Preprocess.resizedShape(height: 192, width: 320, scale: (320, 192)) == (192, 320))
     }
 
-    func testNormalisesRGBAndPadsWithZeros() {
+    func testNormalisesRGBAndPadsWithZeros() throws {
         // One BGR pixel (10, 20, 30), scaled up to 32x32 (a constant image stays constant), padded to 32.
         let img = BGRImage(width: 1, height: 1, pixels: [10, 20, 30])
-        let out = Preprocess.run(img, config: PreprocessConfig(scale: (40, 20)))
+        let out = Preprocess.run(img, config: try PreprocessConfig(try Registry.builtIn().testConfig).scaled(to: (40, 20)))
         XCTAssertEqual(out.input.shape, [3, 32, 32])
         XCTAssertTrue(out.meta.imgShape == (20, 20) && out.meta.padShape == (32, 32))
         XCTAssertEqual(out.input.data[0], (30 - 123.675) / 58.395, accuracy: 1e-6)          // R first

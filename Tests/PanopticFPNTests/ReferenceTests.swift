@@ -4,6 +4,7 @@ import Imaging
 import Tensors
 import XCTest
 import PanopticFPN
+import ZooRegistry
 
 /// The dense stages against mmdetection 2.28.2's outputs on `small_192x320.jpg` with the synthetic R-50
 /// weights of seed 1 (reference folder `r50_seed1_small`; `img_scale` (320, 192): no resize, no padding).
@@ -14,11 +15,11 @@ final class ReferenceTests: XCTestCase {
     func run() throws -> (PreprocessedImage, DenseOutputs) {
         if let c = Self.cached { return c }
         let binder = WeightBinder(store: SyntheticWeights.make(spec: ModelSpec.r50, seed: 1))
-        let model = try DenseModel(binder: binder)
+        let model = try DenseModel(binder: binder, registry: try Registry.builtIn())
         try binder.finish(allowingUnusedPrefixes: ["roi_head."])
         XCTAssertEqual(model.backbone.depth, 50)
         let jpeg = fixtureDirectory("imaging").appendingPathComponent("small_192x320.jpg").path
-        let image = Preprocess.run(try BGRImage.load(path: jpeg), config: PreprocessConfig(scale: (320, 192)))
+        let image = Preprocess.run(try BGRImage.load(path: jpeg), config: try PreprocessConfig(try Registry.builtIn().testConfig).scaled(to: (320, 192)))
         let out = model(image)
         Self.cached = (image, out)
         return (image, out)

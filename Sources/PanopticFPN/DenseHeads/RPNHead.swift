@@ -1,18 +1,28 @@
 import Foundation
 import Tensors
+import ZooRegistry
 
 /// The RPN test settings (`test_cfg.rpn`) and anchors (`anchor_generator`).
+/// Read from the registry's `test_config.rpn` (zoo.json); there are no defaults in code.
 public struct RPNConfig: Sendable, Equatable {
-    public var strides: [Int] = [4, 8, 16, 32, 64]
-    public var ratios: [Float] = [0.5, 1.0, 2.0]
-    public var scales: [Float] = [8]
+    public var strides: [Int]
+    public var ratios: [Float]
+    public var scales: [Float]
     /// Per-level top-k before NMS.
-    public var nmsPre: Int = 1000
-    public var maxPerImage: Int = 1000
-    public var iouThreshold: Float = 0.7
-    public var minBoxSize: Float = 0
+    public var nmsPre: Int
+    public var maxPerImage: Int
+    public var iouThreshold: Float
+    public var minBoxSize: Float
 
-    public init() {}
+    public init(_ c: TestConfig.RPN) {
+        strides = c.anchorStrides
+        ratios = c.anchorRatios.map { Float($0) }
+        scales = c.anchorScales.map { Float($0) }
+        nmsPre = c.nmsPre
+        maxPerImage = c.maxPerImg
+        iouThreshold = Float(c.nmsIoU)
+        minBoxSize = Float(c.minBBoxSize)
+    }
 }
 
 /// The proposals of one image, and what led to them (for tests and debugging).
@@ -37,7 +47,7 @@ public struct RPNHead: Sendable {
     let numAnchors: Int
     public var config: RPNConfig
 
-    init(binder: WeightBinder, prefix: String = "rpn_head", channels: Int = 256, config: RPNConfig = RPNConfig()) {
+    init(binder: WeightBinder, prefix: String = "rpn_head", channels: Int = 256, config: RPNConfig) {
         self.config = config
         let a = config.ratios.count * config.scales.count
         numAnchors = a

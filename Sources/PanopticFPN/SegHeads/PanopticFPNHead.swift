@@ -4,8 +4,8 @@ import Tensors
 ///
 /// Level i (stride 4 * 2^i) goes through `ConvUpsample`: max(i, 1) times (3x3 conv without bias -> GroupNorm
 /// (32 groups) -> ReLU), each of the first i followed by a 2x bilinear upsampling (align_corners False);
-/// the levels are summed at stride 4 and a 1x1 `conv_logits` gives 31 channels (30 stuff classes, then
-/// all things merged).
+/// the levels are summed at stride 4 and a 1x1 `conv_logits` gives one channel per stuff class, then one for
+/// all things merged (31 for BDD100K: the registry's classes decide).
 public struct PanopticFPNHead: Sendable {
     struct ConvGN: Sendable {
         var conv: Conv2d
@@ -16,7 +16,7 @@ public struct PanopticFPNHead: Sendable {
     let convLogits: Conv2d
 
     init(binder: WeightBinder, prefix: String = "semantic_head", inChannels: Int = 256, innerChannels: Int = 128,
-         numLevels: Int = 4, numClasses: Int = 31, groups: Int = 32) {
+         numLevels: Int = 4, numClasses: Int, groups: Int = 32) {
         levels = (0..<numLevels).map { i in
             (0..<max(i, 1)).map { j in
                 let p = "\(prefix).conv_upsample_layers.\(i).conv.\(j)"
