@@ -68,16 +68,27 @@ final class TransferContext {
         self.fd = fd; self.path = path; self.hasher = hasher; self.written = written
     }
 
-    func header(_ line: String) {
+    /// Called for each header line; returns false to hang up (a file announced larger than `maxBytes`).
+    func header(_ line: String) -> Bool {
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            // The end of a response's headers: refuse an oversized file before any of its body arrives.
+            let announced: Int64? = status == 200 ? contentLength
+                : status == 206 ? (rangeTotal ?? contentLength.map { $0 + written }) : nil
+            if let announced, announced > maxBytes {
+                abort = .tooLarge(announced: announced)
+                return false
+            }
+            return true
+        }
         if trimmed.hasPrefix("HTTP/") {
             // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
             let parts = trimmed.split(separator: " ")
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             contentLength = nil; rangeStart = nil; rangeTotal = nil
-            return
+            return true
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
+        guard let colon = trimmed.firstIndex(of: ":") else { return true }
         let name = trimmed[..<colon].lowercased()
         let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         if name == "content-length" {
@@ -91,6 +102,7 @@ final class TransferContext {
             }
             if halves.count == 2 { rangeTotal = Int64(halves[1]) }
         }
+        return true
     }
 
     /// Called for each body chunk; returns false to abort the transfer.
@@ -177,8 +189,7 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
     guard let userdata, let data else { return n }
     let ctx = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-    ctx.header(line)
-    return n
+    return ctx.header(line) ? n : 0
 }
 
 enum HTTPTransfer {

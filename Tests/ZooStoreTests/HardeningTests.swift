@@ -21,12 +21,21 @@ final class HardeningTests: StoreTestCase {
     // MARK: Caps on small artifacts
 
     func testMD5WithHugeContentLengthIsRefusedBeforeWriting() throws {
-        server.serve(md5Path, Data("\(md5)  x.pth\n".utf8), .init(announceLength: 10_000_000_000))
+        // Headers only, no body: the refusal comes from Content-Length alone.
+        server.serve(md5Path, Data(), .init(announceLength: 10_000_000_000))
         let store = makeStore(retries: 0)
         XCTAssertThrowsError(try store.ensure(.md5, for: entry)) { e in
             let s = "\(e)"
             XCTAssertTrue(s.contains("announced 10.0 GB"), s)
             XCTAssertTrue(s.contains("65.5 kB limit for md5 artifacts"), s)
+        }
+        assertNothingLeft(md5Target)
+    }
+
+    func testMD5WithHugeContentLengthAndABodyIsRefused() throws {
+        server.serve(md5Path, Data("\(md5)  x.pth\n".utf8), .init(announceLength: 10_000_000_000))
+        XCTAssertThrowsError(try makeStore(retries: 0).ensure(.md5, for: entry)) { e in
+            XCTAssertTrue("\(e)".contains("limit for md5 artifacts"), "\(e)")
         }
         assertNothingLeft(md5Target)
     }
