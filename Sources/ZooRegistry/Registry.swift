@@ -65,7 +65,7 @@ public struct Registry: Sendable {
     }
 
     static func isAbsoluteURL(_ s: String) -> Bool {
-        s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("file://")
+        s.lowercased().hasPrefix("http://") || s.lowercased().hasPrefix("https://")
     }
 
     /// Resolves a user-typed id: the short id or the full name, case-insensitively.

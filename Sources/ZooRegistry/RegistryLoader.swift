@@ -43,6 +43,13 @@ extension Registry {
                                         problem: "'\(m)' is not an http(s) URL")
         }
         let classes = try f.stringArray("classes")
+        guard RegistryLimits.classCount.contains(classes.count) else {
+            throw RegistryError.invalid(file: source, entry: "(top level)", field: "classes",
+                                        problem: "\(classes.count) classes; expected \(RegistryLimits.classCount.lowerBound)...\(RegistryLimits.classCount.upperBound)")
+        }
+        for (i, c) in classes.enumerated() where c.isEmpty {
+            throw RegistryError.invalid(file: source, entry: "(top level)", field: "classes[\(i)]", problem: "empty class name")
+        }
         let numThings = try f.int("num_things")
         let numStuff = try f.int("num_stuff")
         guard numThings >= 0, numStuff >= 0, numThings + numStuff == classes.count else {
@@ -52,12 +59,16 @@ extension Registry {
         let testConfig: TestConfig
         do {
             let raw = try f.value("test_config")
+            // JSONSerialization traps on a top-level value that is not a container: check first.
+            guard raw is [String: Any] else { throw f.fail("test_config", "expected an object") }
+            try Self.checkIntegerFields(raw, file: source)
             let d = try JSONSerialization.data(withJSONObject: raw)
             testConfig = try JSONDecoder().decode(TestConfig.self, from: d)
         } catch let e as RegistryError { throw e } catch {
             throw RegistryError.invalid(file: source, entry: "(top level)", field: "test_config" + Self.decodingPath(error),
                                         problem: Self.decodingProblem(error))
         }
+        try testConfig.validate(file: source, classes: classes.count)
         guard let list = (root as? [String: Any])?["models"] as? [Any] else {
             throw RegistryError.invalid(file: source, entry: "(top level)", field: "models", problem: "missing or not a list")
         }
@@ -88,9 +99,9 @@ extension Registry {
             for kind in ArtifactKind.allCases {
                 let loc = try a.string(kind.rawValue)
                 if isAbsoluteURL(loc) {
-                    guard Fields.isHTTPURL(loc) || loc.hasPrefix("file://") else {
+                    guard Fields.isHTTPURL(loc) else {
                         throw RegistryError.invalid(file: source, entry: m.entry, field: "artifacts.\(kind.rawValue)",
-                                                    problem: "'\(loc)' is not a valid URL")
+                                                    problem: "'\(loc)' is not an http(s) URL")
                     }
                 } else if loc.isEmpty || loc.contains("..") || loc.contains("://") || loc.contains(" ") {
                     throw RegistryError.invalid(file: source, entry: m.entry, field: "artifacts.\(kind.rawValue)",
@@ -98,15 +109,59 @@ extension Registry {
                 }
                 artifacts[kind] = loc
             }
+            let depth = try m.int("depth")
+            guard RegistryLimits.depths.contains(depth) else {
+                throw m.fail("depth", "\(depth) is not a supported ResNet depth (50 or 101)")
+            }
+            let epochs = try m.optionalInt("epochs")
+            if let epochs, !RegistryLimits.epochs.contains(epochs) {
+                throw m.fail("epochs", "\(epochs) is outside \(RegistryLimits.epochs.lowerBound)...\(RegistryLimits.epochs.upperBound)")
+            }
+            let pqVal = try m.double("pq_val"), pqTest = try m.optionalDouble("pq_test")
+            for (key, v) in [("pq_val", pqVal), ("pq_test", pqTest)] {
+                if let v, !(v.isFinite && RegistryLimits.pq.contains(v)) { throw m.fail(key, "\(v) is outside 0...100") }
+            }
+            let backbone = try m.string("backbone"), schedule = try m.string("schedule")
+            if backbone.isEmpty { throw m.fail("backbone", "empty") }
+            if schedule.isEmpty { throw m.fail("schedule", "empty") }
             models.append(ModelEntry(
-                id: id, name: name, backbone: try m.string("backbone"), depth: try m.int("depth"),
-                schedule: try m.string("schedule"), epochs: try m.optionalInt("epochs"),
-                msTrain: try m.bool("ms_train"), pqVal: try m.double("pq_val"),
-                pqTest: try m.optionalDouble("pq_test"), artifacts: artifacts))
+                id: id, name: name, backbone: backbone, depth: depth, schedule: schedule, epochs: epochs,
+                msTrain: try m.bool("ms_train"), pqVal: pqVal, pqTest: pqTest, artifacts: artifacts))
         }
         return Registry(schemaVersion: schema, baseURL: base, mirrors: mirrors, classes: classes,
                         numThings: numThings, numStuff: numStuff, testConfig: testConfig, models: models,
                         source: source)
+    }
+
+    /// The integer fields of `test_config` (`[]`: every element of a list). JSONDecoder reports 14.5 or 1e30
+    /// for an Int without the field's path, so these are checked first, naming the field.
+    static let integerFields = [
+        "img_scale[]", "pad_size_divisor", "rpn.anchor_strides[]", "rpn.nms_pre", "rpn.max_per_img",
+        "rcnn.roi_output_size", "rcnn.mask_roi_output_size", "rcnn.sampling_ratio", "rcnn.featmap_strides[]",
+        "rcnn.mask_size", "panoptic.max_per_img", "panoptic.stuff_area_limit", "panoptic.instance_offset",
+    ]
+
+    static func checkIntegerFields(_ testConfig: Any, file: String) throws {
+        func check(_ v: Any, _ field: String) throws {
+            guard let n = v as? NSNumber, !CFGetTypeIDIsBool(n) else { return } // type errors: the decoder's
+            let d = n.doubleValue
+            guard d.isFinite, d.rounded() == d, abs(d) < 1e15 else {
+                throw RegistryError.invalid(file: file, entry: "(top level)", field: "test_config." + field,
+                                            problem: "\(d) is not an integer")
+            }
+        }
+        for path in integerFields {
+            let isList = path.hasSuffix("[]")
+            let keys = (isList ? String(path.dropLast(2)) : path).split(separator: ".").map(String.init)
+            var v: Any? = testConfig
+            for k in keys { v = (v as? [String: Any])?[k] }
+            guard let v else { continue }
+            if isList, let a = v as? [Any] {
+                for (i, x) in a.enumerated() { try check(x, path.dropLast(2) + "[\(i)]") }
+            } else if !isList {
+                try check(v, path)
+            }
+        }
     }
 
     static func jsonReason(_ error: Error) -> String {
@@ -184,7 +239,7 @@ struct Fields {
 
     func int(_ key: String) throws -> Int {
         let d = try double(key)
-        guard d.rounded() == d, abs(d) < 1e15 else { throw fail(key, "expected an integer") }
+        guard d.isFinite, d.rounded() == d, abs(d) < 1e15 else { throw fail(key, "\(d) is not an integer") }
         return Int(d)
     }
 

@@ -98,6 +98,13 @@ extension Store {
         return removed
     }
 
+    /// Whether a `.tmp-<pid>-...` name belongs to a process that is alive now.
+    static func isLiveWriter(_ name: String) -> Bool {
+        let digits = name.dropFirst(".tmp-".count).prefix { $0.isNumber }
+        guard let pid = Int32(digits), pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
     /// Removes leftovers: partial downloads, temporary files and records whose file is gone. Files in
     /// use by a running fetch are kept (the target's lock is taken first); lock files stay (see `remove`).
     /// Returns the removed paths and bytes.
@@ -118,8 +125,18 @@ extension Store {
             } else {
                 continue
             }
-            let lock = name.hasPrefix(".tmp-") ? nil : FileLock.tryAcquire(CacheLayout.lockPath(for: target))
-            if lock == nil, !name.hasPrefix(".tmp-") { continue }
+            var lock: FileLock?
+            if name.hasPrefix(".tmp-") {
+                // `.tmp-<pid>-...` (AtomicFile): stray unless that process is still running.
+                if Self.isLiveWriter(name) { continue }
+            } else {
+                // Never create a lock file here: no lock file means no fetch has it open.
+                switch FileLock.tryAcquireExisting(CacheLayout.lockPath(for: target)) {
+                case let .acquired(l): lock = l
+                case .absent: break
+                case .busy: continue
+                }
+            }
             defer { lock?.release() }
             let size = FileStat(url)?.size ?? 0
             guard unlink(url.path) == 0 else {

@@ -24,9 +24,25 @@ public struct FetchOptions: Sendable {
 
     /// Options from the command line plus the environment: `--mirror` first, then `ZOO_MIRROR`
     /// (comma-separated); `--offline` or `ZOO_OFFLINE=1`.
-    public static func resolve(mirrors cli: [String], offline: Bool,
+    /// `caBundle` (`--cacert`) overrides `CURL_CA_BUNDLE`, which overrides `SSL_CERT_FILE`; `SSL_CERT_DIR`
+    /// names a folder of hashed CA certificates. Without any, the system's CA store is used.
+    public static func resolve(mirrors cli: [String], offline: Bool, caBundle: String? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FetchOptions {
         var o = FetchOptions()
+        func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
+        if let ca = nonEmpty(caBundle) ?? nonEmpty(environment["CURL_CA_BUNDLE"]) ?? nonEmpty(environment["SSL_CERT_FILE"]) {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: ca, isDirectory: &isDir), !isDir.boolValue,
+                  FileManager.default.isReadableFile(atPath: ca) else { throw StoreError.badCA(ca, folder: false) }
+            o.transfer.caBundle = ca
+        }
+        if let dir = nonEmpty(environment["SSL_CERT_DIR"]) {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+                throw StoreError.badCA(dir, folder: true)
+            }
+            o.transfer.caDirectory = dir
+        }
         let env = (environment[mirrorEnvironmentKey] ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for m in cli + env {

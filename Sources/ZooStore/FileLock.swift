@@ -38,6 +38,16 @@ public final class FileLock {
         return FileLock(fd: fd, path: path)
     }
 
+    /// Takes the lock only if its file already exists and the lock is free: `.absent` when there is no
+    /// lock file (no process has fetched the target since it was created), never creating one.
+    enum Existing { case acquired(FileLock), absent, busy }
+    static func tryAcquireExisting(_ path: URL) -> Existing {
+        let fd = open(path.path, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT ? .absent : .busy }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return .busy }
+        return .acquired(FileLock(fd: fd, path: path))
+    }
+
     /// Whether some process holds the lock on this file now (without waiting).
     public static func isHeld(_ path: URL) -> Bool {
         let fd = open(path.path, O_RDONLY | O_CLOEXEC)

@@ -10,6 +10,11 @@ public struct TransferSettings: Sendable {
     public var lowSpeedLimit: Int = 1024
     public var lowSpeedTime: Int = 30
     public var userAgent = "bdd100k-zoo"
+    /// A PEM bundle of CA certificates to trust instead of the system's (`--cacert`, `CURL_CA_BUNDLE`,
+    /// `SSL_CERT_FILE`).
+    public var caBundle: String?
+    /// A folder of hashed CA certificates (`SSL_CERT_DIR`).
+    public var caDirectory: String?
 
     public init() {}
 }
@@ -28,7 +33,11 @@ struct TransferResult {
 /// State shared with libcurl's C callbacks through an unmanaged pointer: the open file, the running
 /// MD5 and what the response headers said. The MD5 always covers exactly the bytes in the file.
 final class TransferContext {
-    enum Abort { case failure(StoreError), rangeMismatch(expected: Int64, got: Int64?) }
+    enum Abort {
+        case failure(StoreError), rangeMismatch(expected: Int64, got: Int64?)
+        /// The file would be larger than `maxBytes` (`announced`: the size the server stated, if it did).
+        case tooLarge(announced: Int64?)
+    }
 
     let fd: Int32
     let path: String
@@ -43,6 +52,9 @@ final class TransferContext {
     var accepting = false
     var abort: Abort?
     var total: Int64?
+    /// The most bytes the file may have (see `ArtifactLimits`): a larger announced size or body is refused
+    /// before it is written, and the transfer hung up.
+    var maxBytes: Int64 = .max
     /// Returns an error when `bytes` more would not fit on the disk.
     var checkSpace: (Int64) -> StoreError? = { _ in nil }
     var progress: (Int64, Int64?) -> Void = { _, _ in }
@@ -56,16 +68,27 @@ final class TransferContext {
         self.fd = fd; self.path = path; self.hasher = hasher; self.written = written
     }
 
-    func header(_ line: String) {
+    /// Called for each header line; returns false to hang up (a file announced larger than `maxBytes`).
+    func header(_ line: String) -> Bool {
         let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            // The end of a response's headers: refuse an oversized file before any of its body arrives.
+            let announced: Int64? = status == 200 ? contentLength
+                : status == 206 ? (rangeTotal ?? contentLength.map { $0 + written }) : nil
+            if let announced, announced > maxBytes {
+                abort = .tooLarge(announced: announced)
+                return false
+            }
+            return true
+        }
         if trimmed.hasPrefix("HTTP/") {
             // A new response (after a redirect or a 100 Continue): forget the previous one's headers.
             let parts = trimmed.split(separator: " ")
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
             contentLength = nil; rangeStart = nil; rangeTotal = nil
-            return
+            return true
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
+        guard let colon = trimmed.firstIndex(of: ":") else { return true }
         let name = trimmed[..<colon].lowercased()
         let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         if name == "content-length" {
@@ -79,6 +102,7 @@ final class TransferContext {
             }
             if halves.count == 2 { rangeTotal = Int64(halves[1]) }
         }
+        return true
     }
 
     /// Called for each body chunk; returns false to abort the transfer.
@@ -109,12 +133,20 @@ final class TransferContext {
             default:
                 accepting = false // an error page: not part of the file
             }
+            if accepting, let total, total > maxBytes {
+                abort = .tooLarge(announced: total)
+                return false
+            }
             if accepting, let total, let err = checkSpace(total - written) {
                 abort = .failure(err)
                 return false
             }
         }
         guard accepting else { return true }
+        guard Int64(bytes.count) <= maxBytes - written else {
+            abort = .tooLarge(announced: nil)
+            return false
+        }
         var off = 0
         while off < bytes.count {
             let n = write(fd, bytes.baseAddress.map { $0 + off }, bytes.count - off)
@@ -157,8 +189,7 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
     guard let userdata, let data else { return n }
     let ctx = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
-    ctx.header(line)
-    return n
+    return ctx.header(line) ? n : 0
 }
 
 enum HTTPTransfer {
@@ -178,7 +209,7 @@ enum HTTPTransfer {
         zoo_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, errorBuffer)
         zoo_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1)
         zoo_curl_setopt_long(h, CURLOPT_MAXREDIRS, 10)
-        zoo_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https,file")
+        zoo_curl_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https")
         zoo_curl_setopt_string(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
         zoo_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         zoo_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT, settings.connectTimeout)
@@ -187,6 +218,10 @@ enum HTTPTransfer {
         zoo_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
         zoo_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 512 * 1024)
         zoo_curl_setopt_string(h, CURLOPT_USERAGENT, settings.userAgent)
+        zoo_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
+        zoo_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        if let ca = settings.caBundle { zoo_curl_setopt_string(h, CURLOPT_CAINFO, ca) }
+        if let dir = settings.caDirectory { zoo_curl_setopt_string(h, CURLOPT_CAPATH, dir) }
         zoo_curl_setopt_write(h, writeCallback)
         zoo_curl_setopt_pointer(h, CURLOPT_WRITEDATA, me)
         zoo_curl_setopt_header(h, headerCallback)
@@ -200,7 +235,13 @@ enum HTTPTransfer {
         var status = 0
         zoo_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         let detail = String(cString: errorBuffer)
-        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        if code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE {
+            message = "TLS certificate not trusted (\(message)); if the server uses a private CA, give its certificate "
+                + "with --cacert FILE (or CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR)"
+        } else if code == CURLE_SSL_CONNECT_ERROR {
+            message = "TLS handshake failed (\(message))"
+        }
         return TransferResult(curlCode: code, status: status, message: message, abort: context.abort,
                               total: context.total)
     }

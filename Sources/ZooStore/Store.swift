@@ -174,6 +174,10 @@ public final class Store {
         }
         let ctx = TransferContext(fd: fd, path: partial.path, hasher: PipelinedMD5(hasher), written: have)
         defer { ctx.hasher.close() }
+        ctx.maxBytes = ArtifactLimits.maxBytes(kind)
+        // A refused download (no space, write error, ...) leaves no empty partial file behind.
+        var completed = false
+        defer { if !completed, ctx.written == 0 { unlink(partial.path) } }
         let dir = target.deletingLastPathComponent()
         ctx.checkSpace = { [freeSpace] needed in
             guard let free = freeSpace(dir) else { return nil }
@@ -185,7 +189,7 @@ public final class Store {
         var attempts: [StoreError.Attempt] = []
         var served: String?
         for url in sources {
-            if let err = try fetch(url, label: label, ctx: ctx) {
+            if let err = try fetch(url, label: label, kind: kind, ctx: ctx) {
                 attempts.append(.init(url: url, reason: err))
                 onEvent(.sourceFailed(artifact: label, url: url, reason: err))
                 continue
@@ -216,12 +220,13 @@ public final class Store {
             }
         }
         try AtomicFile.rename(partial, to: target)
+        completed = true
         try record(target, md5: actual, source: url)
         onEvent(.verified(artifact: label, path: target, md5: actual, checked: expected != nil))
     }
 
     /// Downloads from one source with retries. Returns nil on success, else why this source failed.
-    private func fetch(_ url: String, label: String, ctx: TransferContext) throws -> String? {
+    private func fetch(_ url: String, label: String, kind: ArtifactKind, ctx: TransferContext) throws -> String? {
         var failures = 0
         var restartedAfter416 = false
         while true {
@@ -236,6 +241,12 @@ public final class Store {
             switch r.abort {
             case let .failure(e)?:
                 throw e
+            case let .tooLarge(announced)?:
+                // Not this file: drop what came, and try the next source.
+                try ctx.resetToZero()
+                let limit = ByteFormat.string(ctx.maxBytes)
+                return (announced.map { "the server announced \(ByteFormat.string($0)), " } ?? "the body grew past the limit, ")
+                    + "more than the \(limit) limit for \(kind.rawValue) artifacts; the transfer was stopped"
             case let .rangeMismatch(expected, got)?:
                 try ctx.resetToZero()
                 onEvent(.restarted(artifact: label, url: url,

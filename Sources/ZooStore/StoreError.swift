@@ -23,6 +23,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case badMirror(String)
     /// libcurl could not be initialised.
     case transportUnavailable(String)
+    /// `--cacert`, `CURL_CA_BUNDLE`, `SSL_CERT_FILE` (a file) or `SSL_CERT_DIR` (a folder) names nothing usable.
+    case badCA(String, folder: Bool)
 
     public struct Attempt: Equatable, Sendable, CustomStringConvertible {
         public var url: String
@@ -48,7 +50,9 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
         case let .allSourcesFailed(artifact, attempts):
             return "could not download \(artifact); every source failed:\n"
                 + attempts.map { "  \($0.url): \($0.reason)" }.joined(separator: "\n")
-                + "\nAdd a mirror that hosts the file with --mirror URL or ZOO_MIRROR (the host dl.cv.ethz.ch has been down since 2026-03)."
+                + "\nAdd a mirror that hosts the file with --mirror URL or ZOO_MIRROR"
+                + (attempts.contains { URL(string: $0.url)?.host?.lowercased() == "dl.cv.ethz.ch" }
+                    ? " (the host dl.cv.ethz.ch has been down since 2026-03)." : ".")
         case let .offlineMissing(artifact, id, path):
             return "offline mode and \(artifact) is not cached (expected at \(path)). "
                 + "Run `zoo fetch \(id)` while online, or unset ZOO_OFFLINE / drop --offline."
@@ -61,6 +65,11 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "mirror '\(m)' is not an http(s) URL; give a base URL such as https://example.org/bdd100k/pan_seg."
         case let .transportUnavailable(reason):
             return "cannot start the HTTP client (libcurl): \(reason)."
+        case let .badCA(path, folder):
+            return folder
+                ? "SSL_CERT_DIR '\(path)' is not a folder; point it at a folder of CA certificates or unset it."
+                : "CA certificate bundle '\(path)' (from --cacert, CURL_CA_BUNDLE or SSL_CERT_FILE) is not a readable file; "
+                    + "give a PEM file of CA certificates."
         }
     }
 

@@ -62,7 +62,7 @@ struct CachePath: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "path",
         abstract: "Print the cache root, or the path of a model's cached .pth.",
-        discussion: "Exits non-zero when the model is not cached (the path is still printed).")
+        discussion: "Exits non-zero, printing nothing on stdout, when the model is not cached.")
 
     @OptionGroup var registryOptions: RegistryOptions
 
@@ -79,10 +79,11 @@ struct CachePath: ParsableCommand {
             guard let path = layout.path(of: .model, for: entry) else {
                 throw CLIError(message: "the registry lists no model file for \(entry.id).")
             }
-            print(path.path)
-            if !layout.isCached(.model, for: entry) {
-                throw CLIError(message: "\(entry.id) is not cached; run `zoo fetch \(entry.id)`.")
+            // Nothing on stdout unless the file is there: `$(zoo cache path ID)` must not yield a missing path.
+            guard layout.isCached(.model, for: entry) else {
+                throw CLIError(message: "\(entry.id) is not cached (it would be at \(path.path)); run `zoo fetch \(entry.id)`.")
             }
+            print(path.path)
         }
     }
 }

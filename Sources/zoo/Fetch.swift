@@ -10,6 +10,11 @@ struct NetworkOptions: ParsableArguments {
         valueName: "URL"))
     var mirror: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp(
+        "A PEM file of CA certificates to trust for https (else $CURL_CA_BUNDLE, $SSL_CERT_FILE, $SSL_CERT_DIR, then the system's).",
+        valueName: "FILE"))
+    var cacert: String?
+
     @Flag(name: .long, help: "Never touch the network; use only cached files (also ZOO_OFFLINE=1).")
     var offline = false
 
@@ -26,7 +31,7 @@ struct NetworkOptions: ParsableArguments {
     /// A store for this registry, reporting progress on stderr.
     func store(_ registry: Registry) throws -> Store {
         var options: FetchOptions
-        do { options = try FetchOptions.resolve(mirrors: mirror, offline: offline) } catch { throw CLIError(error) }
+        do { options = try FetchOptions.resolve(mirrors: mirror, offline: offline, caBundle: cacert) } catch { throw CLIError(error) }
         options.retries = retries
         let printer = ProgressPrinter(mode: ProgressPrinter.automaticMode(quiet: quiet))
         return Store(registry: registry, options: options, onEvent: printer.handle)

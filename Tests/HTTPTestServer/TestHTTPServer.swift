@@ -27,10 +27,16 @@ public final class TestHTTPServer: @unchecked Sendable {
         public var stallSeconds: Double?
         /// Answer with a 302 redirect to this URL.
         public var redirect: String?
+        /// Announce this Content-Length (a lie: the body sent is the real one, then the connection closes).
+        public var announceLength: Int64?
+        /// No Content-Length and a body of zeros that never ends (until the client hangs up).
+        public var endless = false
 
         public init(status: Int? = nil, failFirst: Int = 0, failStatus: Int = 500, dropAfterBytes: Int? = nil,
                     dropTimes: Int = 1, ignoreRange: Bool = false, bytesPerSecond: Int? = nil,
-                    stallSeconds: Double? = nil, redirect: String? = nil) {
+                    stallSeconds: Double? = nil, redirect: String? = nil, announceLength: Int64? = nil,
+                    endless: Bool = false) {
+            self.announceLength = announceLength; self.endless = endless
             self.status = status; self.failFirst = failFirst; self.failStatus = failStatus
             self.dropAfterBytes = dropAfterBytes; self.dropTimes = dropTimes
             self.ignoreRange = ignoreRange; self.bytesPerSecond = bytesPerSecond
@@ -167,6 +173,24 @@ public final class TestHTTPServer: @unchecked Sendable {
         }
         if let s = b.status {
             record(s); sendSimple(fd, s, "injected status"); return
+        }
+        if b.endless {
+            record(200)
+            guard send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n") else { return }
+            let zeros = [UInt8](repeating: 0, count: 65536)
+            var sent = 0
+            // Stops when the client hangs up (or after 1 GiB, so a broken client cannot hang the test run).
+            while sent < 1 << 30, !isStopped, zeros.withUnsafeBytes({ sendAll(fd, $0.baseAddress!, $0.count) }) {
+                sent += zeros.count
+            }
+            return
+        }
+        if let announced = b.announceLength {
+            record(200)
+            guard send(fd, "HTTP/1.1 200 OK\r\nContent-Length: \(announced)\r\nConnection: close\r\n\r\n") else { return }
+            r.body.withUnsafeBytes { raw in _ = raw.baseAddress.map { sendAll(fd, $0, raw.count) } }
+            shutdown(fd, Int32(SHUT_RDWR))
+            return
         }
         if count <= b.failFirst {
             record(b.failStatus); sendSimple(fd, b.failStatus, "injected failure"); return

@@ -96,6 +96,100 @@ final class RegistryTests: XCTestCase {
         root["models"] = models
     }
 
+    // MARK: - Values outside RegistryLimits are refused at load time, naming the field.
+
+    /// Sets `test_config.<path>` (dot-separated) to `value` in the built-in registry.
+    private func withTestConfig(_ path: String, _ value: Any) throws -> Data {
+        try mutated { root in
+            func set(_ obj: Any?, _ keys: ArraySlice<Substring>) -> Any {
+                var o = obj as? [String: Any] ?? [:]
+                let k = String(keys[keys.startIndex])
+                o[k] = keys.count == 1 ? value : set(o[k], keys.dropFirst())
+                return o
+            }
+            root["test_config"] = set(root["test_config"], path.split(separator: ".")[...])
+        }
+    }
+
+    private func assertRefused(_ data: Data, entry: String = "(top level)", field: String,
+                               contains: String? = nil, line: UInt = #line) {
+        XCTAssertThrowsError(try Registry.parse(data, source: "bad.json"), line: line) { e in
+            guard case let RegistryError.invalid(file, en, f, problem) = e else { return XCTFail("\(e)", line: line) }
+            XCTAssertEqual(file, "bad.json", line: line)
+            XCTAssertEqual(en, entry, line: line)
+            XCTAssertEqual(f, field, line: line)
+            if let contains { XCTAssertTrue(problem.contains(contains), "\(problem)", line: line) }
+            XCTAssertTrue("\(e)".hasPrefix("registry bad.json, entry \(entry), field '\(field)': "), "\(e)", line: line)
+        }
+    }
+
+    func testTestConfigValuesOutOfRangeAreRefused() throws {
+        let cases: [(String, Any, String, String?)] = [
+            ("pad_size_divisor", 0, "test_config.pad_size_divisor", "outside 1...128"),
+            ("pad_size_divisor", -32, "test_config.pad_size_divisor", nil),
+            ("img_scale", [1e9, 1e9], "test_config.img_scale[0]", "outside 32...4096"),
+            ("img_scale", [1280], "test_config.img_scale", "expected 2 values"),
+            ("img_scale", [1280, 14.5], "test_config.img_scale[1]", nil),
+            ("std", [58.0, 0.0, 57.0], "test_config.std[1]", nil),
+            ("mean", [1.0, 2.0], "test_config.mean", nil),
+            ("rpn.max_per_img", -1, "test_config.rpn.max_per_img", nil),
+            ("rpn.nms_pre", 1e30, "test_config.rpn.nms_pre", nil),
+            ("rpn.nms_iou", 1.5, "test_config.rpn.nms_iou", nil),
+            ("rpn.anchor_strides", [4, 8, 16], "test_config.rpn.anchor_strides", "expected 5 values"),
+            ("rpn.anchor_ratios", [0.5, -1.0], "test_config.rpn.anchor_ratios[1]", nil),
+            ("rpn.target_stds", [1.0, 1.0, 0.0, 1.0], "test_config.rpn.target_stds[2]", nil),
+            ("rcnn.mask_size", 0, "test_config.rcnn.mask_size", nil),
+            ("rcnn.featmap_strides", [4, 8, 16, 0], "test_config.rcnn.featmap_strides[3]", nil),
+            ("rcnn.finest_scale", 0, "test_config.rcnn.finest_scale", nil),
+            ("rcnn.roi_output_size", 100000, "test_config.rcnn.roi_output_size", nil),
+            ("panoptic.instance_offset", 0, "test_config.panoptic.instance_offset", "larger than the class count"),
+            ("panoptic.instance_offset", 40, "test_config.panoptic.instance_offset", nil),
+            ("panoptic.score_thr", -0.1, "test_config.panoptic.score_thr", nil),
+            ("panoptic.mask_thr_binary", 2, "test_config.panoptic.mask_thr_binary", nil),
+            ("panoptic.max_per_img", 0, "test_config.panoptic.max_per_img", nil),
+            ("panoptic.stuff_area_limit", -1, "test_config.panoptic.stuff_area_limit", nil),
+            ("rpn", 5, "test_config.rpn", nil),
+            ("rpn.nms_iou", "0.7", "test_config.rpn.nms_iou", nil),
+        ]
+        for (path, value, field, contains) in cases {
+            assertRefused(try withTestConfig(path, value), field: field, contains: contains)
+        }
+        // A test_config that is not an object at all.
+        assertRefused(try mutated { $0["test_config"] = "fast" }, field: "test_config", contains: "expected an object")
+        assertRefused(try mutated { $0["test_config"] = [1, 2] }, field: "test_config", contains: "expected an object")
+        // The values of zoo.json itself pass.
+        XCTAssertNoThrow(try Registry.parse(try withTestConfig("pad_size_divisor", 32), source: "ok.json"))
+    }
+
+    func testModelValuesOutOfRangeAreRefused() throws {
+        assertRefused(try mutated { root in model(&root, 0) { $0["depth"] = -5 } }, entry: "models[0] (r50_1x)",
+                      field: "depth", contains: "50 or 101")
+        assertRefused(try mutated { root in model(&root, 0) { $0["depth"] = 1e30 } }, entry: "models[0] (r50_1x)",
+                      field: "depth", contains: "not an integer")
+        assertRefused(try mutated { root in model(&root, 1) { $0["epochs"] = 14.5 } }, entry: "models[1] (r50_3x)",
+                      field: "epochs", contains: "not an integer")
+        assertRefused(try mutated { root in model(&root, 1) { $0["epochs"] = 0 } }, entry: "models[1] (r50_3x)",
+                      field: "epochs")
+        assertRefused(try mutated { root in model(&root, 2) { $0["pq_val"] = 1000 } }, entry: "models[2] (r50_5x)",
+                      field: "pq_val")
+        assertRefused(try mutated { root in model(&root, 2) { $0["backbone"] = "" } }, entry: "models[2] (r50_5x)",
+                      field: "backbone")
+        assertRefused(try mutated { root in model(&root, 3) { $0["artifacts"] = "x" } }, entry: "models[3] (r101_3x)",
+                      field: "artifacts")
+        assertRefused(try mutated { $0["classes"] = [String]() }, field: "classes")
+        assertRefused(try mutated { $0["num_things"] = "10" }, field: "num_things")
+    }
+
+    func testArtifactURLsMustBeHTTP() throws {
+        for loc in ["file:///etc/passwd", "ftp://example.com/x.pth", "FILE:///etc/passwd", "gopher://h/x"] {
+            assertRefused(try mutated { root in model(&root, 0) { m in
+                var a = m["artifacts"] as? [String: Any] ?? [:]; a["model"] = loc; m["artifacts"] = a
+            } }, entry: "models[0] (r50_1x)", field: "artifacts.model")
+        }
+        assertRefused(try mutated { $0["base_url"] = "file:///tmp/zoo" }, field: "base_url")
+        assertRefused(try mutated { $0["mirrors"] = ["file:///tmp/zoo"] }, field: "mirrors[0]")
+    }
+
     func testMalformedJSON() {
         XCTAssertThrowsError(try Registry.parse(Data("{\"schema_version\": 1,".utf8), source: "bad.json")) { e in
             guard case let RegistryError.malformedJSON(file, _) = e else { return XCTFail("\(e)") }

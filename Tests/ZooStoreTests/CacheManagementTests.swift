@@ -55,7 +55,8 @@ final class CacheManagementTests: StoreTestCase {
         let other = registry.models[1]
         let otherTarget = try XCTUnwrap(store.layout.path(of: .model, for: other))
         try Data(count: 1000).write(to: CacheLayout.incompletePath(for: otherTarget))
-        try Data(count: 10).write(to: root.appendingPathComponent("models/.tmp-1-2-x"))
+        // A pid above any pid_max: the writer of this temporary file is gone (a live writer's file stays).
+        try Data(count: 10).write(to: root.appendingPathComponent("models/.tmp-2147483646-2-x"))
 
         let items = store.inventory()
         XCTAssertEqual(items.filter { $0.id == entry.id }.map(\.kind), [.model, .md5])
@@ -63,7 +64,7 @@ final class CacheManagementTests: StoreTestCase {
         XCTAssertEqual(items.first { $0.id == other.id }?.partialBytes, 1000)
 
         let pruned = try store.prune()
-        XCTAssertEqual(Set(pruned.removed.map(\.lastPathComponent)), [otherTarget.lastPathComponent + ".incomplete", ".tmp-1-2-x"])
+        XCTAssertEqual(Set(pruned.removed.map(\.lastPathComponent)), [otherTarget.lastPathComponent + ".incomplete", ".tmp-2147483646-2-x"])
         XCTAssertEqual(pruned.bytes, 1010)
         XCTAssertTrue(FileManager.default.fileExists(atPath: target.path), "prune keeps verified files")
 
