@@ -6,7 +6,7 @@ import CTurboJPEG
 ///
 /// CMYK and YCCK files decode as OpenCV decodes them: libjpeg-turbo gives the stored CMYK values (for
 /// YCCK after its YCC->RGB step; Adobe files store them inverted, and neither libjpeg nor OpenCV undoes
-/// that), and OpenCV's `icvCvt_CMYK2BGR_8u_C4C3R` turns them into `B = k - ((255 - y) * k >> 8)` (G from
+/// that), and OpenCV's `icvCvt_CMYK2BGR_8u_C4C3R` turns them into `B = k - (((255 - y) * k) >> 8)` (G from
 /// m, R from c). A damaged file that libjpeg completes with a warning (a truncated one gets a grey rest,
 /// as OpenCV returns it) is decoded, and `options.warningHandler` is told once.
 public enum JPEG {
@@ -52,9 +52,9 @@ public enum JPEG {
             cmyk.withUnsafeBufferPointer { src in
                 for i in 0..<count {
                     let c = Int(src[4 * i]), m = Int(src[4 * i + 1]), y = Int(src[4 * i + 2]), k = Int(src[4 * i + 3])
-                    out[3 * i] = UInt8(truncatingIfNeeded: k - ((255 - y) * k >> 8))
-                    out[3 * i + 1] = UInt8(truncatingIfNeeded: k - ((255 - m) * k >> 8))
-                    out[3 * i + 2] = UInt8(truncatingIfNeeded: k - ((255 - c) * k >> 8))
+                    out[3 * i] = UInt8(truncatingIfNeeded: k - (((255 - y) * k) >> 8))
+                    out[3 * i + 1] = UInt8(truncatingIfNeeded: k - (((255 - m) * k) >> 8))
+                    out[3 * i + 2] = UInt8(truncatingIfNeeded: k - (((255 - c) * k) >> 8))
                 }
             }
             n = count * 3
