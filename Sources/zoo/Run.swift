@@ -160,7 +160,7 @@ enum ImageInputs {
     static func preflight(_ images: [String], options: DecodeOptions) throws {
         for path in images {
             do { _ = try ImageHeader.read(path: path, options: options) } catch {
-                throw CLIError(message: "\(path): \(error); nothing was run")
+                throw CLIError(message: "\(error); nothing was run")
             }
         }
     }
