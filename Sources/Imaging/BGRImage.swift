@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An 8-bit image in OpenCV's default layout: rows top to bottom, pixels left to right, channels B, G, R
 /// (`[H, W, 3]`, the array `cv2.imread` returns).
@@ -15,29 +19,41 @@ public struct BGRImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    /// Decodes a JPEG or PNG file as OpenCV's `imread(path, IMREAD_COLOR)` does (see `decode(_:)`).
-    public static func load(path: String) throws -> BGRImage {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw ImagingError.unreadable(path: path, reason: error.localizedDescription)
+    /// Decodes a JPEG or PNG file as OpenCV's `imread(path, IMREAD_COLOR)` does (see `decode(_:)`). The
+    /// file's size is checked against `options.maxFileBytes` before it is read, and the image's against
+    /// `options.maxPixels` before its pixels are allocated. Messages name the file.
+    public static func load(path: String, options: DecodeOptions = DecodeOptions()) throws -> BGRImage {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ImagingError.unreadable(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        guard size <= options.maxFileBytes else {
+            throw ImagingError.fileTooLarge(path: path, bytes: size, maxBytes: options.maxFileBytes)
         }
-        do {
-            return try decode([UInt8](data))
-        } catch ImagingError.unknownFormat {
-            throw ImagingError.unknownFormat(path)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + done }, size - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw ImagingError.unreadable(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "the file shrank while being read")
+            }
+            done += n
         }
+        return try decode(bytes, what: path, options: options)
     }
 
-    /// Decodes JPEG (by its SOI marker) or PNG (by its signature) bytes.
-    public static func decode(_ bytes: [UInt8]) throws -> BGRImage {
+    /// Decodes JPEG (by its SOI marker) or PNG (by its signature) bytes; `what` names them in messages.
+    public static func decode(_ bytes: [UInt8], what: String = "the data", options: DecodeOptions = DecodeOptions()) throws -> BGRImage {
         if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF {
-            return try JPEG.decode(bytes)
+            return try JPEG.decode(bytes, what: what, options: options)
         }
-        if bytes.count >= 8 && bytes.prefix(8).elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
-            return try PNG.decode(bytes)
+        if bytes.count >= 8 && bytes.prefix(8).elementsEqual(PNGChunks.signature) {
+            return try PNG.decode(bytes, what: what, options: options)
         }
-        throw ImagingError.unknownFormat("the data")
+        throw ImagingError.unknownFormat(what)
     }
 }

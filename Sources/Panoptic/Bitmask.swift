@@ -45,28 +45,31 @@ public struct Bitmask: Sendable, Equatable {
 
     /// Reads an 8-bit RGBA PNG (the only form the official evaluator accepts) without any colour or
     /// gamma conversion.
-    public static func read(path: String) throws -> Bitmask {
+    public static func read(path: String, maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> Bitmask {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw PanopticError.io(path: path, reason: "cannot read: \(SystemError.describe(error))")
         }
-        return try decode(png: data, path: path)
+        return try decode(png: data, path: path, maxPixels: maxPixels)
     }
 
     /// Reads a PNG reusing buffers: `file` for the bytes, `pixels` for the image (moved into the result;
     /// let the result go before the next call so the buffer is reused, not copied).
-    static func read(path: String, decoder: FastPNG.Decoder, file: inout [UInt8], pixels: inout [UInt8]) throws -> Bitmask {
-        try readFile(path, into: &file)
+    static func read(path: String, decoder: FastPNG.Decoder, file: inout [UInt8], pixels: inout [UInt8],
+                     maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> Bitmask {
+        try readFile(path, into: &file, maxBytes: PixelLimit.maxFileBytes(maxPixels))
+        try PixelLimit.checkPNG(file, path: path, maxPixels: maxPixels)
         if decoder.available {
             let dims = file.withUnsafeBytes { decoder.decode($0, into: &pixels) }
             if let d = dims { return Bitmask(height: d.height, width: d.width, rgba: pixels) }
         }
-        return try decode(png: Data(file), path: path)
+        return try decode(png: Data(file), path: path, maxPixels: maxPixels)
     }
 
     /// Decodes PNG bytes; `path` is only used in messages.
-    public static func decode(png data: Data, path: String = "<memory>") throws -> Bitmask {
+    public static func decode(png data: Data, path: String = "<memory>", maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> Bitmask {
         var bytes = [UInt8](data)
+        try PixelLimit.checkPNG(bytes, path: path, maxPixels: maxPixels)
         try sanitize(&bytes, path: path)
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
@@ -115,9 +118,10 @@ public struct Bitmask: Sendable, Equatable {
         while i + 12 <= b.count {
             let len = u32(i)
             let end = i + 12 + len
-            guard len >= 0, end <= b.count else { break }
+            guard len >= 0, len <= Int(Int32.max), end <= b.count else { break }
             let type = String(decoding: b[(i + 4)..<(i + 8)], as: UTF8.self)
-            if !["gAMA", "sRGB", "iCCP", "cHRM"].contains(type) { out.append(contentsOf: b[i..<end]) }
+            // Only what decoding needs reaches libpng (colour-space chunks would change the values).
+            if ["IHDR", "PLTE", "tRNS", "IDAT", "IEND"].contains(type) { out.append(contentsOf: b[i..<end]) }
             i = end
             if type == "IEND" { break }
         }
@@ -151,14 +155,41 @@ public struct Bitmask: Sendable, Equatable {
     }
 }
 
+/// The pixel limit of bitmasks and RLE masks: sizes from PNG headers and JSON are checked against it
+/// before any mask is allocated.
+public enum PixelLimit {
+    /// 100 megapixels, as the image decoder's default.
+    public static let defaultMaxPixels = 100_000_000
+
+    /// The largest PNG read into memory: 8 bytes per allowed pixel plus 16 MiB.
+    static func maxFileBytes(_ maxPixels: Int) -> Int {
+        let (b, o) = maxPixels.multipliedReportingOverflow(by: 8)
+        return o || b > Int.max - (16 << 20) ? Int.max : b + (16 << 20)
+    }
+
+    /// Throws when the PNG's IHDR claims more than `maxPixels` pixels.
+    static func checkPNG(_ b: [UInt8], path: String, maxPixels: Int) throws {
+        guard b.count >= 24 else { return }  // too short: the decoder reports it
+        func u32(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
+        let w = u32(16), h = u32(20)
+        let (pixels, overflow) = w.multipliedReportingOverflow(by: h)
+        if overflow || pixels > maxPixels {
+            throw PanopticError.invalidPNG(path: path, reason: "its header says \(w)x\(h) pixels, over the limit of \(maxPixels) (raise it with --max-pixels or ZOO_MAX_PIXELS if genuine)")
+        }
+    }
+}
+
 /// Reads a whole file into a reused buffer.
-func readFile(_ path: String, into buffer: inout [UInt8]) throws {
+func readFile(_ path: String, into buffer: inout [UInt8], maxBytes: Int = Int.max) throws {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw PanopticError.io(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw PanopticError.io(path: path, reason: "cannot stat: \(String(cString: strerror(errno)))") }
     let size = Int(st.st_size)
+    guard size <= maxBytes else {
+        throw PanopticError.io(path: path, reason: "the file is \(size) bytes, more than a bitmask within the pixel limit can be (\(maxBytes)); raise --max-pixels or ZOO_MAX_PIXELS if genuine")
+    }
     if buffer.count != size { buffer = [UInt8](repeating: 0, count: size) }
     var done = 0
     try buffer.withUnsafeMutableBytes { b in

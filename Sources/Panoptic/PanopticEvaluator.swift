@@ -71,6 +71,8 @@ public struct PanopticEvaluator: Sendable {
     public var threads: Int
     /// Called for each warning, in image order, after scoring.
     public var warningHandler: (@Sendable (EvalWarning) -> Void)?
+    /// The most pixels a bitmask PNG or an RLE `size` may claim (checked before allocation).
+    public var maxPixels: Int = PixelLimit.defaultMaxPixels
 
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 warningHandler: (@Sendable (EvalWarning) -> Void)? = nil) {
@@ -104,7 +106,7 @@ public struct PanopticEvaluator: Sendable {
                     throw PanopticError.invalidInput("\(p): expected a Scalabel .json file (or a folder of them)")
                 }
             }
-            return try evaluateRLE(gt: try ScalabelSource(path: gt), pred: try ScalabelSource(path: result))
+            return try evaluateRLE(gt: try ScalabelSource(path: gt, maxPixels: maxPixels), pred: try ScalabelSource(path: result, maxPixels: maxPixels))
         }
     }
 
@@ -172,8 +174,8 @@ public struct PanopticEvaluator: Sendable {
             let pp = pairs[i].map { (predDirectory as NSString).appendingPathComponent($0) }
             // Decoded into per-thread buffers, released before the next image so they are reused.
             let stats: PQStats = try {
-                let g = try Bitmask.read(path: gp, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.gtPixels)
-                let p = try pp.map { try Bitmask.read(path: $0, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.predPixels) }
+                let g = try Bitmask.read(path: gp, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.gtPixels, maxPixels: maxPixels)
+                let p = try pp.map { try Bitmask.read(path: $0, decoder: scratch.decoder, file: &scratch.file, pixels: &scratch.predPixels, maxPixels: maxPixels) }
                 return try BitmaskRoute.score(gt: g, pred: p, gtPath: gp, predPath: pp, scratch: scratch, warnings: &warnings)
             }()
             return stats

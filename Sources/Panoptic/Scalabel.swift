@@ -50,8 +50,11 @@ public final class ScalabelSource: @unchecked Sendable {
 
     let files: [MappedFile]
     public let frames: [FrameRef]
+    /// The most pixels an RLE `size` may claim (its mask is allocated at that size when decoded).
+    public let maxPixels: Int
 
-    public init(path: String) throws {
+    public init(path: String, maxPixels: Int = PixelLimit.defaultMaxPixels) throws {
+        self.maxPixels = maxPixels
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw PanopticError.io(path: path, reason: "no such file or directory")
@@ -134,7 +137,7 @@ public final class ScalabelSource: @unchecked Sendable {
             guard key == "labels" else { try s.skipValue(); return }
             if try s.consumeNull() { labels = nil; return }
             var list: [ScalabelLabel] = []
-            try s.forEachElement { s in list.append(try ScalabelSource.parseLabel(&s)) }
+            try s.forEachElement { s in list.append(try ScalabelSource.parseLabel(&s, maxPixels: maxPixels)) }
             labels = list
         }
         file.release(ref.range)
@@ -146,7 +149,7 @@ public final class ScalabelSource: @unchecked Sendable {
         try (0..<frames.count).map { try frame(at: $0) }
     }
 
-    static func parseLabel(_ s: inout JSONScanner) throws -> ScalabelLabel {
+    static func parseLabel(_ s: inout JSONScanner, maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> ScalabelLabel {
         var label = ScalabelLabel(id: nil, category: nil, rle: nil)
         try s.forEachMember { s, key in
             switch key {
@@ -186,6 +189,10 @@ public final class ScalabelSource: @unchecked Sendable {
                 }
                 guard let c = counts, size.count == 2, size[0] >= 0, size[1] >= 0 else {
                     throw s.fail("an rle needs \"counts\" (a string) and \"size\" ([height, width])")
+                }
+                let (pixels, overflow) = size[0].multipliedReportingOverflow(by: size[1])
+                guard !overflow, pixels <= maxPixels else {
+                    throw s.fail("an rle size is \(size[0])x\(size[1]), over the limit of \(maxPixels) pixels (raise it with --max-pixels or ZOO_MAX_PIXELS if genuine)")
                 }
                 label.rle = RLE(counts: c, height: size[0], width: size[1])
             default:

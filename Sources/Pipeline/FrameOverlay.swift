@@ -33,10 +33,11 @@ public enum FrameOverlay {
 
     /// Draws the overlay of `frame` over the image at `imagePath` and writes `<directory>/<stem>.jpg`.
     @discardableResult
-    public static func write(frame: FrameRecord, imagePath: String, directory: String) throws -> String {
+    public static func write(frame: FrameRecord, imagePath: String, directory: String,
+                             options: DecodeOptions = DecodeOptions()) throws -> String {
         try FileName.checked(frame.name)
         let image: BGRImage
-        do { image = try BGRImage.load(path: imagePath) } catch {
+        do { image = try BGRImage.load(path: imagePath, options: options) } catch {
             throw PipelineError.dataset("\(imagePath): cannot read the image (\(error))")
         }
         let out = "\(directory)/\(FileName.stem(frame.name)).jpg"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 import Foundation
 import ZooRegistry
 import ZooStore
@@ -82,5 +83,30 @@ struct TextTable {
         var out = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         out += rows.map(line)
         return out.joined(separator: "\n")
+    }
+}
+
+/// `--max-pixels N` (or `ZOO_MAX_PIXELS`): the pixel limit of every image, bitmask and RLE mask a command
+/// reads, checked from headers before anything is allocated.
+struct ImageLimitOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Refuse images, bitmask PNGs and RLE masks of more than N pixels (default 100000000; also $ZOO_MAX_PIXELS).", valueName: "N"))
+    var maxPixels: Int?
+
+    /// The limit: the flag, else ZOO_MAX_PIXELS, else 100 megapixels.
+    func resolved() throws -> Int {
+        if let n = maxPixels {
+            guard n >= 1 else { throw CLIError(message: "--max-pixels must be at least 1") }
+            return n
+        }
+        if let env = ProcessInfo.processInfo.environment["ZOO_MAX_PIXELS"], !env.isEmpty {
+            guard let n = Int(env), n >= 1 else { throw CLIError(message: "ZOO_MAX_PIXELS=\(env): give a whole number of pixels, at least 1") }
+            return n
+        }
+        return DecodeOptions.defaultMaxPixels
+    }
+
+    /// Decode options with the limit and a warning line on stderr for each damaged image.
+    func decodeOptions() throws -> DecodeOptions {
+        DecodeOptions(maxPixels: try resolved(), warningHandler: { Console.note("warning: " + $0) })
     }
 }

@@ -33,6 +33,8 @@ struct Eval: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Do not print warnings.")
     var quiet = false
 
+    @OptionGroup var limits: ImageLimitOptions
+
     func validate() throws {
         if let n = nproc, n < 1 { throw ValidationError("--nproc must be at least 1") }
     }
@@ -44,6 +46,7 @@ struct Eval: ParsableCommand {
             if !quiet {
                 evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
             }
+            evaluator.maxPixels = try limits.resolved()
             let started = Date()
             let res: PQResult
             do { res = try evaluator.evaluate(gt: gt, result: result) } catch { throw CLIError(error) }

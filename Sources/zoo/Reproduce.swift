@@ -74,6 +74,8 @@ struct Reproduce: ParsableCommand {
 
     @OptionGroup var weightOptions: WeightOptions
 
+    @OptionGroup var limits: ImageLimitOptions
+
     @Option(name: .long, help: ArgumentHelp("Developer option: the test scale as LONGxSHORT instead of the model's (e.g. 320x192, for fast tests). Scores are then not comparable.", valueName: "WxH"))
     var scale: String?
 
@@ -94,6 +96,7 @@ struct Reproduce: ParsableCommand {
     func run() throws {
         try guarded {
             let started = Date()
+            RunLoop.decodeOptions = try limits.decodeOptions()
             let registry = try registryOptions.load()
             let entry: ModelEntry
             do { entry = try registry.resolve(id) } catch { throw CLIError(error) }

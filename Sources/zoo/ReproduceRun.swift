@@ -21,7 +21,8 @@ struct DatasetRun {
         let decodeQueue = DispatchQueue(label: "zoo.reproduce.decode")
         func decode(_ i: Int) -> Pending<BGRImage> {
             let path = "\(directory)/\(names[i])"
-            return Pending(on: decodeQueue) { try BGRImage.load(path: path) }
+            let options = RunLoop.decodeOptions
+            return Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
         }
         let progress = ProgressLine(total: names.count, quiet: quiet)
         var failures: [String] = []

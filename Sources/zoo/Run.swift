@@ -50,6 +50,8 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Print the time of each model stage for each image.")
     var profile = false
 
+    @OptionGroup var limits: ImageLimitOptions
+
     private var quiet: Bool { network.quiet }
 
     func validate() throws {
@@ -64,6 +66,11 @@ struct Run: ParsableCommand {
             var inputs = items
             let source = try weightSource(registry: registry, inputs: &inputs)
             let images = try ImageInputs.collect(inputs)
+            let decodeOptions = try limits.decodeOptions()
+            RunLoop.decodeOptions = decodeOptions
+            // Preflight, before the weights load: every input's header, and the output folder.
+            try ImageInputs.preflight(images, options: decodeOptions)
+            try OutputFolder.check(output)
             // One image: each layer's Winograd weights are used once, so they are not kept.
             Conv2d.keepWinogradWeights = images.count > 1
             // The first image decodes while the weights load.
@@ -129,9 +136,34 @@ struct Run: ParsableCommand {
     }
 }
 
+/// The checks that need no model: a run that would fail on them fails before the weights load.
+enum OutputFolder {
+    /// `path` must be a folder or creatable as one.
+    static func check(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw CLIError(message: "\(path): exists and is not a folder; give an output folder") }
+            guard access(path, W_OK) == 0 else { throw CLIError(message: "\(path): the output folder is not writable") }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw CLIError(message: "\(path): cannot create the output folder (\(error.localizedDescription))")
+        }
+    }
+}
+
 /// The images to run on, in order: files as given, folders' `.jpg` / `.jpeg` / `.png` files sorted by name.
 enum ImageInputs {
     static let extensions: Set<String> = ["jpg", "jpeg", "png"]
+
+    /// Reads each image's header (JPEG SOF / PNG IHDR) and checks it against the limits.
+    static func preflight(_ images: [String], options: DecodeOptions) throws {
+        for path in images {
+            do { _ = try ImageHeader.read(path: path, options: options) } catch {
+                throw CLIError(message: "\(error); nothing was run")
+            }
+        }
+    }
 
     static func collect(_ items: [String]) throws -> [String] {
         if items.isEmpty { throw CLIError(message: "no images given") }

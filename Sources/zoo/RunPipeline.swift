@@ -130,10 +130,13 @@ final class OutputWriter: @unchecked Sendable {
 /// results are written behind.
 enum RunLoop {
     static let decodeQueue = DispatchQueue(label: "zoo.run.decode")
+    /// The pixel limit and warning handler of every decode (set once by the command, before decoding).
+    nonisolated(unsafe) static var decodeOptions = DecodeOptions()
 
     /// Starts decoding an image on the decode queue (e.g. the first one while the weights load).
     static func decode(_ path: String) -> Pending<BGRImage> {
-        Pending(on: decodeQueue) { try BGRImage.load(path: path) }
+        let options = decodeOptions
+        return Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
     }
 
     /// `first`: the decode of `images[0]` if already started.

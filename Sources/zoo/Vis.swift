@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import ZooFiles
 import Panoptic
 import Pipeline
@@ -29,6 +30,8 @@ struct Vis: ParsableCommand {
     @Flag(name: [.short, .long], help: "No progress lines.")
     var quiet = false
 
+    @OptionGroup var limits: ImageLimitOptions
+
     func run() throws {
         try guarded {
             let started = Date()
@@ -36,16 +39,18 @@ struct Vis: ParsableCommand {
             guard FileManager.default.fileExists(atPath: images, isDirectory: &isDir), isDir.boolValue else {
                 throw CLIError(message: "\(images): no such image folder")
             }
-            let written = try Vis.draw(result: result, imagePath: { "\(images)/\($0)" }, directory: output, limit: limit, quiet: quiet)
+            let written = try Vis.draw(result: result, imagePath: { "\(images)/\($0)" }, directory: output, limit: limit,
+                                       quiet: quiet, options: try limits.decodeOptions())
             print(String(format: "wrote %d overlay(s) to %@ in %.2f s", written, output, Date().timeIntervalSince(started)))
         }
     }
 
     /// Draws the overlay of each frame of `result`; returns how many were written.
     @discardableResult
-    static func draw(result: String, imagePath: (String) -> String, directory: String, limit: Int?, quiet: Bool) throws -> Int {
+    static func draw(result: String, imagePath: (String) -> String, directory: String, limit: Int?, quiet: Bool,
+                     options: DecodeOptions = DecodeOptions()) throws -> Int {
         let source: ScalabelSource
-        do { source = try ScalabelSource(path: result) } catch { throw CLIError(error) }
+        do { source = try ScalabelSource(path: result, maxPixels: options.maxPixels) } catch { throw CLIError(error) }
         let count = min(source.frames.count, limit ?? Int.max)
         // Names come from the file (a mirror's preds, anyone's results): each must stay a plain file
         // name inside the image and output folders. All are checked before anything is written.
@@ -63,7 +68,7 @@ struct Vis: ParsableCommand {
             let path = imagePath(frame.name)
             guard FileManager.default.fileExists(atPath: path) else { missing.append(frame.name); continue }
             do {
-                let out = try FrameOverlay.write(frame: record, imagePath: path, directory: directory)
+                let out = try FrameOverlay.write(frame: record, imagePath: path, directory: directory, options: options)
                 written += 1
                 if !quiet { Console.note("[\(i + 1)/\(count)] \(out)") }
             } catch { throw CLIError(error) }
