@@ -86,6 +86,14 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
+
+        // Fuzzing: the parsers under test (shared by the fuzzer and the regression replay) and the
+        // bounded fuzzer itself (scripts/fuzz.sh; Tests/Fixtures/fuzz/README.md).
+        .target(name: "FuzzTargets", dependencies: [
+            "Imaging", "Panoptic", "Pipeline", "SafeTensors", "TorchCheckpoint", "ZooRegistry", "ZooStore",
+        ], path: "Tests/Fuzz/FuzzTargets"),
+        .executableTarget(name: "zoo-fuzz", dependencies: ["FuzzTargets", "Imaging"], path: "Tests/Fuzz/ZooFuzz"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, in one release build (the runner's numeric tests need optimised code).
 # Tests use only public APIs, so no -enable-testing is needed.
+# Without arguments, a bounded fuzz run follows (ZOO_FUZZ_SECONDS, default 60; 0 disables): scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift test -c release "$@"
+if [ $# -eq 0 ] || [ -n "${ZOO_FUZZ_SECONDS:-}" ]; then
+    scripts/fuzz.sh "${ZOO_FUZZ_SECONDS:-60}"
+fi

@@ -58,10 +58,14 @@ public struct RLE: Hashable, Sendable {
 
     /// Runs checked to cover exactly `height * width` pixels.
     public func validatedRuns() throws -> [UInt32] {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow else {
+            throw PanopticError.invalidRLE("size \(height)x\(width) is not a valid mask size (negative or too large)")
+        }
         let r = try runs()
         var total = 0
         for v in r { total += Int(v) }
-        guard total == height * width else {
+        guard total == pixels else {
             throw PanopticError.invalidRLE("runs cover \(total) pixels but size is \(height)x\(width) (\(height * width) pixels)")
         }
         return r
