@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Panoptic
+import Tensors
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +40,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try guarded {
             let collector = WarningCollector()
-            var evaluator = PanopticEvaluator(threads: nproc ?? ProcessInfo.processInfo.activeProcessorCount)
+            var evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads)
             if !quiet {
                 evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
             }

@@ -68,6 +68,7 @@ struct Reproduce: ParsableCommand {
     var vis = false
 
     @OptionGroup var weightOptions: WeightOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(name: .long, help: ArgumentHelp("Developer option: the test scale as LONGxSHORT instead of the model's (e.g. 320x192, for fast tests). Scores are then not comparable.", valueName: "WxH"))
     var scale: String?
@@ -88,6 +89,7 @@ struct Reproduce: ParsableCommand {
 
     func run() throws {
         try guarded {
+            threadOptions.apply()
             let started = Date()
             let registry = try registryOptions.load()
             let entry: ModelEntry
