@@ -2,6 +2,7 @@ import ArgumentParser
 import Imaging
 import Foundation
 import ZooRegistry
+import Tensors
 import ZooStore
 import ZooFiles
 
@@ -108,5 +109,25 @@ struct ImageLimitOptions: ParsableArguments {
     /// Decode options with the limit and a warning line on stderr for each damaged image.
     func decodeOptions() throws -> DecodeOptions {
         DecodeOptions(maxPixels: try resolved(), warningHandler: { Console.note("warning: " + $0) })
+    }
+}
+
+/// `--threads N` (also $ZOO_THREADS) for every command that computes. Default: the CPUs this process may
+/// use (affinity mask, cgroup v2 cpu.max, SLURM_CPUS_PER_TASK); a larger N is lowered with a warning.
+struct ThreadOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Threads to compute on (default: the CPUs this process may use: affinity, cgroup cpu.max, SLURM_CPUS_PER_TASK; also $ZOO_THREADS).", valueName: "N"))
+    var threads: Int?
+
+    func validate() throws {
+        if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Settles the thread count for all parallel work and returns the budget chosen.
+    @discardableResult
+    func apply() -> CPUBudget {
+        let budget = CPUBudget.detect(requested: threads)
+        if let w = budget.warning { Console.note("warning: " + w) }
+        Parallelism.configure(budget)
+        return budget
     }
 }

@@ -38,6 +38,8 @@ struct Demo: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The zoo id whose artifacts the demo imitates (an R-50 model).", valueName: "ID"))
     var id = "r50_1x"
 
+    @OptionGroup var threadOptions: ThreadOptions
+
     func validate() throws {
         if images < 1 || images > 1000 { throw ValidationError("--images takes 1...1000") }
         if SizeOption.parse(size) == nil { throw ValidationError("--size takes WxH, e.g. 1280x720") }
@@ -46,6 +48,7 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         try guarded {
+            threadOptions.apply()
             let total = Date()
             let root = URL(fileURLWithPath: dir).standardizedFileURL.path
             try prepare(root)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Panoptic
+import Tensors
 import ZooFiles
 
 struct Eval: ParsableCommand {
@@ -42,7 +43,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try guarded {
             let collector = WarningCollector()
-            var evaluator = PanopticEvaluator(threads: nproc ?? ProcessInfo.processInfo.activeProcessorCount)
+            var evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads)
             if !quiet {
                 evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
             }

@@ -73,6 +73,7 @@ struct Reproduce: ParsableCommand {
     var syntheticCheckpoint = false
 
     @OptionGroup var weightOptions: WeightOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     @OptionGroup var limits: ImageLimitOptions
 
@@ -95,6 +96,7 @@ struct Reproduce: ParsableCommand {
 
     func run() throws {
         try guarded {
+            threadOptions.apply()
             let started = Date()
             RunLoop.decodeOptions = try limits.decodeOptions()
             let registry = try registryOptions.load()

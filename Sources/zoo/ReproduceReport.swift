@@ -2,6 +2,7 @@ import Foundation
 import ZooFiles
 import Panoptic
 import Pipeline
+import Tensors
 import ZooRegistry
 import ZooStore
 
@@ -21,7 +22,7 @@ struct ScoreReport {
     func run(tolerance: Double?, note: String?) throws {
         let started = Date()
         let collector = WarningPrinter(quiet: quiet)
-        let evaluator = PanopticEvaluator(threads: nproc ?? ProcessInfo.processInfo.activeProcessorCount,
+        let evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads,
                                           warningHandler: { collector.add($0) })
         let res: PQResult
         do { res = try RunEvaluation.evaluate(frames, against: truth, evaluator: evaluator) } catch { throw CLIError(error) }

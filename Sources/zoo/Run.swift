@@ -37,6 +37,7 @@ struct Run: ParsableCommand {
     var items: [String] = []
 
     @OptionGroup var weightOptions: WeightOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder (created if needed).", valueName: "DIR"))
     var output: String
@@ -60,6 +61,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
+            let budget = threadOptions.apply()
             Parallelism.prepareBLAS()
             let registry = try registryOptions.load()
             let started = Date()
@@ -81,7 +83,10 @@ struct Run: ParsableCommand {
             if !quiet {
                 Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
                                     weightDescription, Date().timeIntervalSince(started)))
-                if profile { Console.note("sgemm: \(Parallelism.sgemmName), \(Parallelism.threads) threads") }
+                if profile {
+                    Console.note("threads: \(budget.threads) (\(budget.reason))")
+                    Console.note("sgemm: \(Parallelism.sgemmName), \(Parallelism.threads) threads")
+                }
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)

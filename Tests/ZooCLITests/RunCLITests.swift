@@ -131,6 +131,26 @@ final class RunCLITests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Double(zip(a, b).filter { $0 == $1 }.count) / Double(a.count), 0.999)
     }
 
+    /// `taskset -c 0`: --profile says 1 thread, and the bytes equal those of a 2-thread run.
+    func testThreadsFollowAffinityAndKeepBytes() throws {
+        let taskset = URL(fileURLWithPath: "/usr/bin/taskset")
+        guard FileManager.default.isExecutableFile(atPath: taskset.path) else { throw XCTSkip("no taskset") }
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-threads")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let registry = try smallScaleRegistry(in: dir).path
+        let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg").path
+        let one = try ZooProcess.run(["-c", "0", ZooProcess.binary.path, "run", "--registry", registry,
+                                      "--synthetic", "r50", image, "--profile", "-o", dir.appendingPathComponent("one").path],
+                                     executable: taskset)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stderr.contains("threads: 1 (affinity 1 of"), one.stderr)
+        let two = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", image, "--threads", "2",
+                                      "-o", dir.appendingPathComponent("two").path])
+        XCTAssertEqual(two.status, 0, two.stderr)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("one/pan_seg.json")),
+                       try Data(contentsOf: dir.appendingPathComponent("two/pan_seg.json")))
+    }
+
     func testInputErrorsAreClear() throws {
         let dir = try ZooProcess.temporaryDirectory("zoo-run-errors")
         defer { try? FileManager.default.removeItem(at: dir) }

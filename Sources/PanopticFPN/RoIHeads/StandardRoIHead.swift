@@ -90,7 +90,7 @@ public struct StandardRoIHead: Sendable {
         let sampling = rcnn.samplingRatio
         out.withUnsafeMutableBufferPointer { outBuf in
             guard let outBase = outBuf.baseAddress else { return }
-            let chunks = min(n, ProcessInfo.processInfo.activeProcessorCount * 4)
+            let chunks = min(n, Parallelism.threads)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: channels)
                 defer { scratch.deallocate() }
