@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, in one release build (the runner's numeric tests need optimised code).
-# Tests use only public APIs, so no -enable-testing is needed.
+# `swift test` builds with testability enabled (some tests use @testable import).
 # Without arguments, a bounded fuzz run follows (ZOO_FUZZ_SECONDS, default 60; 0 disables): scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -27,9 +27,10 @@ final class RunCLITests: XCTestCase {
         return root?["frames"] as? [[String: Any]] ?? []
     }
 
-    /// A good image, then a corrupt one: the first frame is written (matching mmdetection's segments), the
-    /// run fails with a clear message, bitmasks exist for the good image.
-    func testRunsSyntheticModelAndKeepsFramesBeforeACorruptImage() throws {
+    /// A good image and a file that is not an image: the header check refuses the run before the weights
+    /// load and writes nothing; without it, the good image's frame matches mmdetection's segments, with
+    /// bitmasks, overlays and the profile.
+    func testRunsSyntheticModelAndRefusesANonImageBeforeLoading() throws {
         let dir = try ZooProcess.temporaryDirectory("zoo-run")
         defer { try? FileManager.default.removeItem(at: dir) }
         let images = dir.appendingPathComponent("images")
@@ -38,11 +39,19 @@ final class RunCLITests: XCTestCase {
                                          to: images.appendingPathComponent("a_small.jpg"))
         try Data("not a jpeg".utf8).write(to: images.appendingPathComponent("b_broken.jpg"))
         let out = dir.appendingPathComponent("out")
-        let r = try ZooProcess.run(["run", "--registry", try smallScaleRegistry(in: dir).path, "--synthetic", "r50",
+        let registry = try smallScaleRegistry(in: dir).path
+        let bad = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50",
+                                      images.path, "-o", out.path, "--bitmasks", "--vis", "--profile"])
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("b_broken.jpg is neither a JPEG nor a PNG"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("nothing was run"), bad.stderr)
+        XCTAssertFalse(bad.stderr.contains("detections"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("pan_seg.json").path))
+        try FileManager.default.removeItem(at: images.appendingPathComponent("b_broken.jpg"))
+        let r = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50",
                                     images.path, "-o", out.path, "--bitmasks", "--vis", "--profile"])
-        XCTAssertEqual(r.status, 1, r.stderr)
-        XCTAssertTrue(r.stderr.contains("b_broken.jpg: cannot read the image"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("[1/2] a_small.jpg: 100 detections"), r.stderr)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("[1/1] a_small.jpg: 100 detections"), r.stderr)
         XCTAssertTrue(r.stderr.contains("mask_head"), "--profile prints the stages")
         let f = try frames(out.appendingPathComponent("pan_seg.json"))
         XCTAssertEqual(f.count, 1)
