@@ -62,7 +62,11 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try guarded {
-            if source.hasSuffix(".safetensors"), let out = output, out.hasSuffix(".pth") || out.hasSuffix(".pt") {
+            if source.hasSuffix(".safetensors") {
+                guard let out = output, out.hasSuffix(".pth") || out.hasSuffix(".pt") else {
+                    throw CLIError(message: "\(source) is already safetensors: to write a PyTorch checkpoint from it, give -o OUT.pth")
+                }
+                try Convert.refuseSameFile(source: source, output: out)
                 try writePyTorch(from: source, to: out)
                 return
             }
@@ -98,7 +102,18 @@ struct Convert: ParsableCommand {
                 if wantedVariant == nil && !allTensors { wantedVariant = "R-\(entry.depth)" }
                 if layoutName == nil && !allTensors { layoutName = "mmdet-panoptic-fpn" }
             }
+            try Convert.refuseSameFile(source: input, output: out)
             try convert(input: input, output: out, zooID: zooID, layoutName: layoutName, variant: wantedVariant, knownMD5: knownMD5)
+        }
+    }
+
+    /// The output must never replace the source: the same path, a symbolic link to it or a hard link
+    /// (same device and inode) are refused before anything is read or written.
+    static func refuseSameFile(source: String, output: String) throws {
+        var a = stat(), b = stat()
+        guard stat(source, &a) == 0, stat(output, &b) == 0 else { return }
+        if a.st_dev == b.st_dev && a.st_ino == b.st_ino {
+            throw CLIError(message: "the output \(output) is the source \(source) itself (the same file, through a link or not): converting would destroy it; give another -o")
         }
     }
 

@@ -40,6 +40,34 @@ final class ConvertCLITests: XCTestCase {
         XCTAssertTrue(i.stdout.split(separator: "\n").contains { $0.hasPrefix("model.1.num_batches_tracked ") && $0.contains(" I64 ") }, i.stdout)
     }
 
+    /// The source is never the output: the same path, a symbolic link or a hard link to it are refused and
+    /// the file stays byte for byte; a safetensors source must be written as a `.pth`.
+    func testConvertNeverOverwritesItsSource() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-convert-self")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = dir.appendingPathComponent("same.pth").path
+        try FileManager.default.copyItem(atPath: fixture("c_detectron2_style.pth"), toPath: src)
+        let original = try Data(contentsOf: URL(fileURLWithPath: src))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("sym.pth").path, withDestinationPath: src)
+        try FileManager.default.linkItem(atPath: src, toPath: dir.appendingPathComponent("hard.pth").path)
+        for out in [src, dir.appendingPathComponent("sym.pth").path, dir.appendingPathComponent("hard.pth").path,
+                    dir.path + "/./same.pth"] {
+            let r = try ZooProcess.run(["convert", src, "-o", out, "--all-tensors"])
+            XCTAssertEqual(r.status, 1, "\(out): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("is the source"), r.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: src)), original, out)
+        }
+        let st = dir.appendingPathComponent("x.safetensors").path
+        XCTAssertEqual(try ZooProcess.run(["convert", src, "-o", st, "--all-tensors"]).status, 0)
+        let stBytes = try Data(contentsOf: URL(fileURLWithPath: st))
+        let again = try ZooProcess.run(["convert", st, "-o", dir.appendingPathComponent("y.safetensors").path])
+        XCTAssertEqual(again.status, 1, again.stderr)
+        XCTAssertTrue(again.stderr.contains("-o OUT.pth"), again.stderr)
+        let onto = try ZooProcess.run(["convert", st, "-o", st.replacingOccurrences(of: ".safetensors", with: ".pth")])
+        XCTAssertEqual(onto.status, 0, onto.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: st)), stBytes)
+    }
+
     func testInspectACheckpoint() throws {
         let r = try ZooProcess.run(["inspect", fixture("mmdet_tiny.pth")])
         XCTAssertEqual(r.status, 0, r.stderr)
