@@ -41,6 +41,9 @@ struct Reducer {
             if case let .bytes(b) = args[0] { return .bytes(b) }
             if args.count == 2, case .string = args[0] { return try reduce("_codecs.encode", args, at: op) }
             throw fail("bytearray of a \(args[0].kindName)", op)
+        case "builtins.bytes":
+            guard args.isEmpty else { throw fail("bytes() with arguments (\(args.count)): only the empty bytes() of protocol-2 numpy pickles is allowed", op) }
+            return .bytes([])
         case "_codecs.encode":
             guard let first = args.first, case let .string(s) = first else { throw fail("_codecs.encode needs a str", op) }
             var enc = "utf-8"
