@@ -23,13 +23,8 @@ public struct BGRImage: Sendable, Equatable {
     /// file's size is checked against `options.maxFileBytes` before it is read, and the image's against
     /// `options.maxPixels` before its pixels are allocated. Messages name the file.
     public static func load(path: String, options: DecodeOptions = DecodeOptions()) throws -> BGRImage {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let (fd, size) = try ImageFile.openRegular(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ImagingError.unreadable(path: path, reason: "not a regular file") }
-        let size = Int(st.st_size)
         guard size <= options.maxFileBytes else {
             throw ImagingError.fileTooLarge(path: path, bytes: size, maxBytes: options.maxFileBytes)
         }

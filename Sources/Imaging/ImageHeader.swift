@@ -26,13 +26,8 @@ public struct ImageHeader: Sendable, Equatable {
     /// Reads the header of the file at `path`; throws `unreadable`, `unknownFormat` or `decodeFailed`.
     /// With `options`, also throws `tooLarge` / `fileTooLarge` for an image over the limits.
     public static func read(path: String, options: DecodeOptions? = nil) throws -> ImageHeader {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let (fd, size) = try ImageFile.openRegular(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw ImagingError.unreadable(path: path, reason: "not a regular file") }
-        let size = Int(st.st_size)
         if let o = options, size > o.maxFileBytes { throw ImagingError.fileTooLarge(path: path, bytes: size, maxBytes: o.maxFileBytes) }
         let header = try parse(size: size, what: path) { offset, count in
             guard offset >= 0, count > 0, offset < size else { return [] }
@@ -132,5 +127,22 @@ enum PNGChunks {
             if type == "IEND" { break }
         }
         return out
+    }
+}
+
+/// Opening an image file for reading: a regular file, its size taken before anything is read (both the
+/// header reader and the decoder bound what they read by it).
+enum ImageFile {
+    static func openRegular(_ path: String) throws -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw ImagingError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ImagingError.unreadable(path: path, reason: reason)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { close(fd); throw ImagingError.unreadable(path: path, reason: "not a regular file") }
+        return (fd, Int(st.st_size))
     }
 }
