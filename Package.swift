@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
         .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
+        // The GPU backend's foundation: CUDA libraries loaded at run time (dlopen), kernels compiled by NVRTC.
+        .target(name: "ZooCUDA", swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
@@ -86,6 +88,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
+        .testTarget(name: "ZooCUDATests", dependencies: ["ZooCUDA"], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // Fuzzing: the parsers under test (shared by the fuzzer and the regression replay) and the
         // bounded fuzzer itself (scripts/fuzz.sh; Tests/Fixtures/fuzz/README.md).

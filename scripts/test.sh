@@ -4,6 +4,14 @@
 # Without arguments, a bounded fuzz run follows (ZOO_FUZZ_SECONDS, default 60; 0 disables): scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# NVRTC (no GPU needed) lets the tests compile the CUDA kernels; fetched once from its PyPI wheel by curl.
+if [ -z "${ZOO_CUDA_LIBS:-}" ]; then
+    if nvrtc_lib=$(scripts/fetch-nvrtc.sh .build-nvrtc); then
+        export ZOO_CUDA_LIBS="$nvrtc_lib"
+    else
+        echo "warning: NVRTC could not be fetched; the CUDA kernel compile tests will be skipped" >&2
+    fi
+fi
 swift test -c release "$@"
 if [ $# -eq 0 ] || [ -n "${ZOO_FUZZ_SECONDS:-}" ]; then
     scripts/fuzz.sh "${ZOO_FUZZ_SECONDS:-60}"
