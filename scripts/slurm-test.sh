@@ -6,7 +6,8 @@
 #   2. task 1 resubmitted alone, `sbatch --array=1`: it resumes its own shard from its journal (the records
 #      kept before the cancel are byte-identical after), and nothing is run unsharded into OUT;
 #   3. a task outside the array (`sbatch --array=5`) is refused;
-#   4. `zoo merge OUT` gives a pan_seg.json byte-identical (cmp) to one unsharded run.
+#   4. `zoo merge OUT` gives a pan_seg.json byte-identical (cmp) to one unsharded run (`zoo demo`'s, whose
+#      dataset, synthetic checkpoint and cache the tasks use: no download).
 # Installs Debian's slurm-wlm and munge if absent (apt-get). Needs root (slurmd runs jobs as their user);
 # re-runs itself through `sudo -n` otherwise. munged, slurmctld and slurmd run from a temporary folder
 # (key, sockets, state, spool, logs) on free local ports, no cgroup plugin (proctrack/linuxproc,
@@ -130,18 +131,21 @@ for _ in $(seq 100); do sinfo -h -o %t 2>/dev/null | grep -q idle && break; slee
 sinfo -h -o %t 2>/dev/null | grep -q idle || fail "the node did not come up: $(sinfo 2>&1)"
 say "cluster up in $T (slurmctld :$PORT, slurmd :$((PORT + 1)), $(nproc) CPUs)"
 
-# -- data and the reference: one unsharded run ----------------------------------------------------------
+# -- data, weights and the reference: `zoo demo` ----------------------------------------------------------
+# The demo writes the dataset, puts its synthetic R-50 checkpoint (a real .pth) into a private cache through
+# fetch and convert, and runs one unsharded `zoo reproduce --synthetic-checkpoint` on every image: the
+# reference. The array tasks take the same weights the same way (its cache and registry), so no download.
 "$ZOO" demo --dir "$T/demo" --images "$IMAGES" --size "$SIZE" --scale "$SIZE" >"$T/logs/demo.log" 2>&1 \
-    || fail "zoo demo (the dataset) failed: $(tail -n 5 "$T/logs/demo.log")"
+    || fail "zoo demo failed: $(tail -n 5 "$T/logs/demo.log")"
 DATA=$T/demo/bdd100k
-ARGS="--synthetic r50 --scale $SIZE"
-"$ZOO" reproduce r50_1x --split val --data-root "$DATA" -o "$T/single" $ARGS -q >"$T/logs/single.log" 2>&1 \
-    || fail "the unsharded run failed: $(tail -n 5 "$T/logs/single.log")"
+SINGLE=$T/demo/reproduce
+[ -f "$SINGLE/pan_seg.json" ] && [ ! -e "$SINGLE/shards.json" ] || fail "zoo demo left no unsharded run in $SINGLE"
+ARGS="--registry $T/demo/registry.json --synthetic-checkpoint --scale $SIZE"
 say "dataset of $IMAGES images and the unsharded run ready ($((SECONDS - STARTED)) s)"
 
 # -- the job array, as a user submits it -----------------------------------------------------------------
 OUT=$T/out
-export ZOO ZOO_MODEL=r50_1x ZOO_DATA=$DATA ZOO_OUT=$OUT ZOO_ARGS=$ARGS
+export ZOO ZOO_MODEL=r50_1x ZOO_DATA=$DATA ZOO_OUT=$OUT ZOO_ARGS=$ARGS ZOO_HOME=$T/demo/cache
 submit() { (cd "$T/jobs" && sbatch --parsable --cpus-per-task=1 --mem=500M "$@" "$SCRIPT") | cut -d';' -f1; }
 wait_gone() {  # JOBSPEC
     local deadline=$((SECONDS + TIMEOUT))
@@ -201,6 +205,6 @@ say "a task outside the array (--array=5) is refused"
 
 # -- the merge equals the unsharded run -------------------------------------------------------------------
 "$ZOO" merge "$OUT" -o "$T/merged" >"$T/logs/merge.log" 2>&1 || fail "zoo merge failed: $(cat "$T/logs/merge.log")"
-cmp "$T/merged/pan_seg.json" "$T/single/pan_seg.json" || fail "the merged pan_seg.json differs from the unsharded run's"
+cmp "$T/merged/pan_seg.json" "$SINGLE/pan_seg.json" || fail "the merged pan_seg.json differs from the unsharded run's"
 say "zoo merge of the 3 shards is byte-identical to the unsharded run"
 say "passed in $((SECONDS - STARTED)) s"
