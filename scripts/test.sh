@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, in one release build (the runner's numeric tests need optimised code).
 # `swift test` builds with testability enabled (some tests use @testable import).
-# Without arguments, a bounded fuzz run follows (ZOO_FUZZ_SECONDS, default 60; 0 disables): scripts/fuzz.sh.
+# Without arguments, a bounded fuzz run follows (ZOO_FUZZ_SECONDS, default 60; 0 disables): scripts/fuzz.sh,
+# then the Slurm test on a real single-node cluster (scripts/slurm-test.sh; ZOO_SLURM_TEST=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # NVRTC (no GPU needed) lets the tests compile the CUDA kernels; fetched once from its PyPI wheel by curl.
@@ -15,4 +16,7 @@ fi
 swift test -c release "$@"
 if [ $# -eq 0 ] || [ -n "${ZOO_FUZZ_SECONDS:-}" ]; then
     scripts/fuzz.sh "${ZOO_FUZZ_SECONDS:-60}"
+fi
+if { [ $# -eq 0 ] && [ "${ZOO_SLURM_TEST:-1}" != 0 ]; } || [ "${ZOO_SLURM_TEST:-}" = 1 ]; then
+    scripts/slurm-test.sh
 fi

@@ -25,9 +25,12 @@ struct Reproduce: ParsableCommand {
         scored on the images they ran (the published PQ is then not comparable).
 
         On a cluster: --shard I/N takes every N-th image (sorted by name) from I; without it, a Slurm \
-        job array (SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job \
-        (JOB_COMPLETION_INDEX with --shards N) chooses the shard. Shard I of N writes to \
-        OUT/shard-I-of-N; `zoo merge OUT -o FINAL` combines them.
+        job array (task MIN + I*STEP of an --array=A-B or A-B:S runs shard I of SLURM_ARRAY_TASK_COUNT) \
+        or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with --shards N) chooses the shard. Shard I of \
+        N writes to OUT/shard-I-of-N; the first shard to start records the split in OUT/shards.json, so \
+        an array task resubmitted alone (sbatch --array=I) resumes exactly its own shard; a different \
+        shard count, a task outside the recorded array, or a whole run into a folder of shards is \
+        refused. `zoo merge OUT -o FINAL` combines the shards.
 
         --split test writes the submission file only.
         """)
@@ -59,7 +62,7 @@ struct Reproduce: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run shard I of N (0-based): every N-th image from I.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .long, help: ArgumentHelp("The number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("The number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs); with a Slurm array, checked against it.", valueName: "N"))
     var shards: Int?
 
     @Option(name: .long, help: ArgumentHelp("The largest accepted |PQ - published PQ-val|.", valueName: "PQ"))
@@ -105,8 +108,16 @@ struct Reproduce: ParsableCommand {
             let pipelineErr = { (e: Error) in CLIError(e) }
 
             // What to run.
-            let shardChoice: Shard
-            do { shardChoice = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment) } catch { throw pipelineErr(error) }
+            // The shard: from the flags or the scheduler's environment, through the layout the output folder
+            // records (OUT/shards.json), so an array task resubmitted alone runs its own shard.
+            let base = output ?? "reproduce-\(entry.id)-\(split)"
+            let choice: ShardChoice
+            do {
+                choice = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment,
+                                           recorded: try ShardRecord.read(from: base), recordPath: "\(base)/\(ShardRecord.fileName)")
+                try ShardFolders.check(base: base, for: choice.shard)
+            } catch { throw pipelineErr(error) }
+            let shardChoice = choice.shard
             let layout = DatasetLayout(root: dataRoot, split: split)
             let selection = ImageSelection(glob: images, shard: shardChoice, limit: limit)
             let names: [String]
@@ -119,8 +130,10 @@ struct Reproduce: ParsableCommand {
             let truth: GroundTruth? = try split == "val" ? groundTruth(layout: layout, names: names) : nil
 
             // Where the results go.
-            let base = output ?? "reproduce-\(entry.id)-\(split)"
-            let dir = shardChoice.count > 1 ? "\(base)/shard-\(shardChoice.index)-of-\(shardChoice.count)" : base
+            if let record = choice.record {
+                do { try record.commit(in: base) } catch { throw pipelineErr(error) }
+            }
+            let dir = shardChoice.count > 1 ? "\(base)/\(ShardFolders.name(shardChoice))" : base
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw CLIError(message: "\(dir): cannot create the output folder (\(SystemError.describe(error)))")
             }
