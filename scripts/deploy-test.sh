@@ -59,8 +59,13 @@ swift_libs=$(echo "$needed" | grep -E '^(libswift|libFoundation|lib_Foundation|l
 direct_sonames="" direct_pkgs="" glibc_sonames=""
 for s in $needed; do
     p=$(path_of "$s")
+    # ldd prints the loader itself without "=>" (ld-linux-x86-64.so.2): glibc's.
+    if [ -z "$p" ] && is_glibc_soname "$s"; then glibc_sonames="$glibc_sonames $s"; continue; fi
     if [ -z "$p" ] || [ "$p" = "not" ]; then fail "needed library $s is not resolved by ldd"; continue; fi
     if ! pkg=$(owner_of "$p"); then fail "no Debian package owns $p ($s)"; continue; fi
+    # The two rules agree: dpkg's libc6 here, the soname list of scripts/elf-deps.sh in package.sh.
+    if [ "$pkg" = libc6 ] && ! is_glibc_soname "$s"; then fail "$s is glibc's (libc6) but is_glibc_soname does not know it: package.sh would bundle it"; fi
+    if [ "$pkg" != libc6 ] && is_glibc_soname "$s"; then fail "is_glibc_soname takes $s for glibc's, but $pkg owns it"; fi
     if [ "$pkg" = libc6 ]; then glibc_sonames="$glibc_sonames $s"; continue; fi
     direct_sonames="$direct_sonames $s"
     direct_pkgs="$direct_pkgs $pkg"
@@ -109,7 +114,10 @@ if [ "$codename" = bookworm ]; then
     while read -r s p; do
         [ -n "$p" ] && [ "$p" != "not" ] || continue
         pkg=$(owner_of "$p" || echo "?")
-        [ "$pkg" = libc6 ] && continue
+        if [ "$pkg" = libc6 ]; then
+            is_glibc_soname "$s" || fail "$s (loaded by a library) is glibc's but is_glibc_soname does not know it: package.sh would bundle it"
+            continue
+        fi
         case "$closure" in *" $pkg "*) ;; *) outside="$outside $s($pkg)" ;; esac
     done <<< "$ldd_map"
     if [ -z "$outside" ]; then
