@@ -7,7 +7,9 @@
 #    nothing that ldd does not load;
 # 4. `zoo --version` is the tarball's version; `zoo demo` (fetch from a 127.0.0.1 mirror through libcurl,
 #    convert through libzip, reproduce through OpenBLAS and libturbojpeg/libpng, vis) succeeds at the smallest
-#    size, and its outputs exist.
+#    size, and its outputs exist;
+# 5. as root: the same demo inside a chroot holding only glibc (no Swift, none of the bundled libraries,
+#    no /usr/share, no /etc), in a private mount namespace.
 # Usage: scripts/package-test.sh [TARBALL]   (default: the newest dist/zoo-*-linux-x86_64.tar.gz)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +93,36 @@ else
     ls "$tmp/demo/reproduce/vis/"*.jpg >/dev/null 2>&1 || fail "zoo demo drew no overlay (reproduce/vis/*.jpg)"
     grep -q '^demo done' "$tmp/demo.log" || fail "zoo demo did not print 'demo done'"
     ok "zoo demo --images 1 --size 320x192 --scale 320x192 with env -i: ${demo_s} s"
+fi
+
+# ---- 5. in a root that holds nothing but glibc (as root, where unshare and chroot are allowed) ------------
+# A machine without Swift and without any of the bundled libraries: a chroot with the loader, glibc's
+# libraries that ldd names, the unpacked tarball and /proc (the loader finds $ORIGIN through /proc/self/exe).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v chroot >/dev/null \
+    && unshare -m --propagation private true 2>/dev/null; then
+    jail="$tmp/jail"
+    mkdir -p "$jail/proc" "$jail/tmp" "$jail/opt"
+    loader=$(env -i PATH=/usr/bin:/bin ldd "$DIR/bin/zoo" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
+    for f in $loader $(echo "$closure" | while read -r soname path; do is_glibc_soname "$soname" && [ "$path" != not ] && echo "$path"; done); do
+        mkdir -p "$jail$(dirname "$f")"
+        cp -L "$f" "$jail$f"
+    done
+    cp -a "$DIR" "$jail/opt/"
+    jail_started=$(date +%s%N)
+    set +e
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp unshare -m --propagation private sh -c \
+        'mount -t proc proc "$1/proc" && exec chroot "$1" "/opt/$2/bin/zoo" demo --dir /tmp/demo --images 1 --size 320x192 --scale 320x192' \
+        sh "$jail" "$name" > "$tmp/jail.log" 2>&1
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ] && [ -s "$jail/tmp/demo/reproduce/pan_seg.json" ]; then
+        ok "zoo demo in a root holding only glibc ($(find "$jail" -name '*.so*' -not -path "$jail/opt/*" | wc -l) files) and the tarball: $(seconds_since "$jail_started") s"
+    else
+        fail "zoo demo in a root holding only glibc and the tarball exited $rc; its output:"
+        sed 's/^/    /' "$tmp/jail.log" >&2
+    fi
+else
+    echo "package-test: note: not root or no unshare/chroot here: the glibc-only root check is skipped"
 fi
 
 total=$(seconds_since "$started")
