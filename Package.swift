@@ -30,17 +30,22 @@ let package = Package(
 
         // Libraries, lowest first. ZooFiles: atomic writes, shared by every module that writes a final file.
         .target(name: "ZooFiles"),
-        .target(name: "ZooRegistry"),
+        // zoo.json and Converters/*.json stay at the top level; a symlink in each target folder points at them
+        // and SwiftPM embeds their bytes in the binary (`PackageResources`), so no file is needed at run time.
+        .target(name: "ZooRegistry", resources: [.embedInCode("zoo.json")]),
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"], resources: [
+            .embedInCode("Converters/mmdet-panoptic-fpn.json"), .embedInCode("Converters/detectron2.json"),
+            .embedInCode("Converters/state-dict.json"),
+        ]),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
+        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry", "TorchCheckpoint"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),

@@ -122,11 +122,17 @@ public final class ScalabelWriter {
     /// The labels bdd100k-models' `convert_format` writes for one panoptic map: one per distinct value
     /// `v` in ascending order, skipping VOID (`v % instanceOffset == classes.count`), with
     /// `id = String(v)`, `category = classes[v % instanceOffset]`.
-    /// - Parameter panMap: row-major `height * width` panoptic values (stuff = class index,
-    ///   things = class + instanceOffset * k).
+    /// - Parameters:
+    ///   - panMap: row-major `height * width` panoptic values (stuff = class index,
+    ///     things = class + instanceOffset * k).
+    ///   - instanceOffset: the model's `instance_offset` (zoo.json `test_config.panoptic`); no default, so
+    ///     a map is never read with another offset than the one that made it.
     public static func panopticLabels(panMap: UnsafeBufferPointer<Int32>, height: Int, width: Int,
                                       classes: [String] = BDD100K.modelClasses,
-                                      instanceOffset: Int32 = 1000) throws -> [Label] {
+                                      instanceOffset: Int32) throws -> [Label] {
+        guard instanceOffset > Int32(classes.count) else {
+            throw PanopticError.invalidInput("instance offset \(instanceOffset) must be larger than the class count \(classes.count)")
+        }
         let rles = RLE.encode(labelMap: panMap, height: height, width: width)
         var out: [Label] = []
         for v in rles.keys.sorted() {
@@ -142,7 +148,7 @@ public final class ScalabelWriter {
 
     public static func panopticLabels(panMap: [Int32], height: Int, width: Int,
                                       classes: [String] = BDD100K.modelClasses,
-                                      instanceOffset: Int32 = 1000) throws -> [Label] {
+                                      instanceOffset: Int32) throws -> [Label] {
         try panMap.withUnsafeBufferPointer {
             try panopticLabels(panMap: $0, height: height, width: width, classes: classes, instanceOffset: instanceOffset)
         }

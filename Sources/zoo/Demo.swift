@@ -145,7 +145,7 @@ struct Demo: ParsableCommand {
         }
         let st = URL(fileURLWithPath: dir + "/.synthetic.safetensors")
         do {
-            try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: st,
+            try SyntheticWeights.writeSafeTensors(spec: try ModelSpec.r50, seed: 1, to: st,
                                                   metadata: ["source": "zoo demo: synthetic weights (reference recipe, seed 1)"])
             try PyTorchWriter.write(try SafeTensorsFile(path: st.path), to: URL(fileURLWithPath: path), stateDictKey: "state_dict",
                                     meta: ["source": "zoo demo: synthetic weights (reference recipe, seed 1); not a trained model"])
@@ -155,7 +155,7 @@ struct Demo: ParsableCommand {
 
     /// The built-in registry with the local mirror as its only source.
     private func writeRegistry(base: String, to path: String) throws {
-        guard var root = try? JSONSerialization.jsonObject(with: Data(BuiltInRegistry.json.utf8)) as? [String: Any] else {
+        guard var root = try? JSONSerialization.jsonObject(with: Registry.builtInJSON) as? [String: Any] else {
             throw CLIError(message: "internal: the built-in registry is not JSON")
         }
         root["base_url"] = base

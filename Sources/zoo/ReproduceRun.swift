@@ -41,7 +41,8 @@ struct DatasetRun {
             let labels: [ScalabelWriter.Label]
             do {
                 labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,
-                                                           width: result.width, classes: classes)
+                                                           width: result.width, classes: classes,
+                                                           instanceOffset: result.instanceOffset)
             } catch { throw CLIError(error) }
             let frame = FrameRecord(name: name, labels: labels.map(SegmentRecord.init))
             // The journal keeps no timings, so a resumed run writes exactly the same final file.

@@ -63,7 +63,8 @@ final class OutputWriter: @unchecked Sendable {
             do {
                 try FileName.checked(name, what: "image")
                 let labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,
-                                                               width: result.width, classes: classes)
+                                                               width: result.width, classes: classes,
+                                                               instanceOffset: result.instanceOffset)
                 try json.append(name: name, labels: labels)
                 if let dir = bitmaskDir {
                     let stem = (name as NSString).deletingPathExtension
@@ -93,10 +94,12 @@ final class OutputWriter: @unchecked Sendable {
 
     /// The image with each segment tinted in its BDD100K colour, things outlined, and a legend (JPEG).
     static func overlay(_ image: BGRImage, _ r: PanopticResult, classes: [String]) throws -> Data {
-        let values = Set(r.panoptic).sorted().filter { Int($0 % 1000) < classes.count }
+        let values = Set(r.panoptic).sorted().filter { Int($0 % r.instanceOffset) < classes.count }
         var index: [Int32: Int32] = [:]
         for (k, v) in values.enumerated() { index[v] = Int32(k) }
-        let segments = values.map { OverlaySegment(category: classes[Int($0 % 1000)], isThing: $0 >= 1000) }
+        let segments = values.map {
+            OverlaySegment(category: classes[Int($0 % r.instanceOffset)], isThing: $0 >= r.instanceOffset)
+        }
         return Data(try FrameOverlay.jpeg(image: image, segmentIndex: r.panoptic.map { index[$0] ?? -1 }, segments: segments))
     }
 
@@ -107,7 +110,7 @@ final class OutputWriter: @unchecked Sendable {
         var byValue: [Int32: (category: UInt8, instance: Int)] = [:]
         var nextThing = 31
         for v in Set(r.panoptic).sorted() {
-            let c = Int(v % 1000)
+            let c = Int(v % r.instanceOffset)
             guard c < classes.count, let id = BDD100K.id(of: classes[c]) else { continue }
             if BDD100K.isThing(id) {
                 byValue[v] = (UInt8(id), nextThing)

@@ -23,10 +23,10 @@ struct WeightOptions: ParsableArguments {
     }
 
     /// The synthetic weights asked for, with a name for logs and journals; nil without `--synthetic`.
-    var syntheticSource: (identity: String, load: () -> WeightStore)? {
+    var syntheticSource: (identity: String, load: () throws -> WeightStore)? {
         guard let s = synthetic?.lowercased() else { return nil }
         let r50 = s == "r50", seed = self.seed ?? (r50 ? 1 : 3)
-        return ("synthetic \(s) seed \(seed)", { SyntheticWeights.make(spec: r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed) })
+        return ("synthetic \(s) seed \(seed)", { SyntheticWeights.make(spec: try r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed) })
     }
 }
 

@@ -73,7 +73,7 @@ final class RunCLITests: XCTestCase {
         let dir = try ZooProcess.temporaryDirectory("zoo-run-paths")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("r50.safetensors")
-        try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: file)
+        try SyntheticWeights.writeSafeTensors(spec: try ModelSpec.r50, seed: 1, to: file)
         let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg")
         let images = dir.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
