@@ -16,11 +16,13 @@ public struct PipelinePlan: Equatable, Sendable {
     /// the cores' work useful (one image on 2 cores: 1.9x one core), while 16 on one image reach 7x.
     public static let threadsPerAutoPipeline = 2
 
-    /// Memory one pipeline needs beyond the shared weights, for an input of `pixels` pixels after
-    /// scaling: feature maps, RoI features, masks and scratch, about 600 bytes per pixel (R-50 at
-    /// 1333x800: 0.65 GB measured peak over the weights) plus the decoded image and its result.
+    /// Memory one pipeline needs beyond the shared weights, for an input of `inputPixels` pixels after
+    /// scaling: feature maps, RoI features, masks and scratch, taken as 400 bytes per input pixel, plus
+    /// the decoded image and its result, plus 64 MiB. (Measured: a second R-50 pipeline on 1280x720
+    /// images scaled to 1280x720 raised the peak RSS from 0.95 to 1.21 GB, 0.26 GB; the estimate, 0.45 GB,
+    /// leaves room for peaks that coincide.)
     public static func bytesPerPipeline(inputPixels: Int, imagePixels: Int) -> Int {
-        600 * max(inputPixels, 1) + 16 * max(imagePixels, 1) + (64 << 20)
+        400 * max(inputPixels, 1) + 16 * max(imagePixels, 1) + (64 << 20)
     }
 
     /// Chooses the count. `requested`: `--pipelines K` (honoured up to the threads and images; a warning
@@ -68,7 +70,8 @@ public struct PipelinePlan: Equatable, Sendable {
             let used = (try? String(contentsOfFile: d + "/memory.current", encoding: .utf8))
                 .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             let free = max(0, limit - used)
-            if best == nil || free < best!.0 { best = (free, "cgroup memory.max") }
+            if let b = best, b.0 <= free { break }
+            best = (free, "cgroup memory.max")
             break
         }
         return best.map { (bytes: $0.0, source: $0.1) }

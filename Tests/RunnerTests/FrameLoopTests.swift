@@ -25,7 +25,11 @@ final class FrameLoopTests: XCTestCase {
 
     static let model: PanopticFPN? = {
         guard var registry = try? Registry.builtIn() else { return nil }
+        // A tiny scale and few proposals and detections: the loop is under test, not the model.
         registry.testConfig.imgScale = [128, 64]
+        registry.testConfig.rpn.nmsPre = 100
+        registry.testConfig.rpn.maxPerImg = 50
+        registry.testConfig.panoptic.maxPerImg = 10
         return try? PanopticFPN(weights: SyntheticWeights.make(spec: ModelSpec.r50, seed: 1), registry: registry)
     }()
 
