@@ -54,10 +54,20 @@ let package = Package(
         // The GPU backend's foundation: CUDA libraries loaded at run time (dlopen), kernels compiled by NVRTC.
         .target(name: "ZooCUDA", swiftSettings: [.swiftLanguageMode(.v6)]),
 
+        // From weights and images to written results: weight sources, the engine options, the one
+        // decode-ahead / compute / write-behind loop (several pipelines sharing the weights).
+        .target(name: "Runner", dependencies: [
+            "PanopticFPN", "Pipeline", "TorchCheckpoint", "SafeTensors", "Tensors", "Imaging", "Panoptic",
+            "ZooRegistry", "ZooFiles",
+        ]),
+
+        // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
+        .target(name: "DemoSupport"),
+
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
-            "Panoptic", "Imaging", "Pipeline", "ZooFiles",
+            "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -71,6 +81,7 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic", "ZooFiles"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PanopticFPN", "Pipeline", "Panoptic", "Imaging", "Tensors", "ZooRegistry"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: [
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -81,7 +92,8 @@ let package = Package(
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
-        .target(name: "HTTPTestServer", dependencies: ["Pipeline"], path: "Tests/HTTPTestServer"),
+        .target(name: "HTTPTestServer", dependencies: ["DemoSupport"], path: "Tests/HTTPTestServer"),
+        .testTarget(name: "DemoSupportTests", dependencies: ["DemoSupport"]),
         // Loading the reference arrays of Tests/Fixtures (shared by the numeric test targets).
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),

@@ -52,8 +52,18 @@ public final class ScalabelWriter {
         frameCount += 1
     }
 
+    /// Abandons the document: the temporary file is closed and removed, nothing reaches the destination.
+    /// Call it on every error path once frames may have been appended; after `finish()` it does nothing.
+    public func discard() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        unlink(tempPath)
+    }
+
     /// Closes the document, fsyncs and renames it onto the destination.
     public func finish() throws {
+        guard !finished else { throw PanopticError.io(path: path, reason: "internal: the document was already closed or discarded") }
         try write((frameCount == 0 ? "]" : "\n  ]") + ",\n  \"groups\": null,\n  \"config\": null\n}")
         do {
             try handle.synchronize()
@@ -62,6 +72,8 @@ public final class ScalabelWriter {
             throw PanopticError.io(path: tempPath, reason: "cannot flush: \(SystemError.describe(error))")
         }
         guard rename(tempPath, path) == 0 else {
+            finished = true
+            unlink(tempPath)
             throw PanopticError.io(path: path, reason: "cannot rename \(tempPath) onto it: \(String(cString: strerror(errno)))")
         }
         finished = true

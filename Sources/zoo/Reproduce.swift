@@ -5,6 +5,7 @@ import Imaging
 import Panoptic
 import PanopticFPN
 import Pipeline
+import Runner
 import ZooRegistry
 import ZooStore
 
@@ -99,9 +100,8 @@ struct Reproduce: ParsableCommand {
 
     func run() throws {
         try guarded {
-            threadOptions.apply()
             let started = Date()
-            RunLoop.decodeOptions = try limits.decodeOptions()
+            let engine = threadOptions.engine(decode: try limits.decodeOptions())
             let registry = try registryOptions.load()
             let entry: ModelEntry
             do { entry = try registry.resolve(id) } catch { throw CLIError(error) }
@@ -125,6 +125,9 @@ struct Reproduce: ParsableCommand {
             guard !names.isEmpty else {
                 throw CLIError(message: "no image of \(layout.imagesDirectory) is selected (--images \(images ?? "*"), shard \(shardChoice)); check the pattern")
             }
+
+            // Every image's header (size within the pixel limit), before the weights load or anything is written.
+            try ImageInputs.preflight(names.map { "\(layout.imagesDirectory)/\($0)" }, options: engine.decode)
 
             // The ground truth, checked before any compute.
             let truth: GroundTruth? = try split == "val" ? groundTruth(layout: layout, names: names) : nil
@@ -160,16 +163,11 @@ struct Reproduce: ParsableCommand {
             // The model, on the images not done yet.
             var failures: [String] = []
             if !todo.isEmpty {
-                let store = try weightSource.load()
                 var config = registry.testConfig
                 if let s = testScale { config.imgScale = [s.long, s.short] }
-                let fpn: PanopticFPN
-                do { fpn = try PanopticFPN(weights: store, config: config, numThings: registry.numThings, numStuff: registry.numStuff) } catch { throw CLIError(error) }
-                if !quiet {
-                    Console.note(String(format: "model: Panoptic FPN R-%d (%@), ready in %.2f s", fpn.depth, weightSource.identity, Date().timeIntervalSince(started)))
-                }
-                failures = try DatasetRun(model: fpn, classes: registry.classes, directory: layout.imagesDirectory,
-                                          journal: journal, visDirectory: vis ? "\(dir)/vis" : nil, quiet: quiet).run(todo)
+                failures = try DatasetModelRun(layout: layout, config: config, registry: registry, engine: engine,
+                                               weights: weightSource, journal: journal, visDirectory: vis ? "\(dir)/vis" : nil,
+                                               quiet: quiet).run(todo, started: started)
             }
             if !failures.isEmpty {
                 let done = names.filter { journal.contains($0) }.count
@@ -233,21 +231,16 @@ struct Reproduce: ParsableCommand {
         return truth
     }
 
-    struct WeightSource {
-        var identity: String
-        var load: () throws -> WeightStore
-    }
-
     private func loadWeights(registry: Registry, entry: ModelEntry) throws -> WeightSource {
-        if let s = weightOptions.syntheticSource { return WeightSource(identity: s.identity, load: s.load) }
+        if let s = try weightOptions.syntheticSource() { return s }
         if let w = weightOptions.weights {
             let size = ((try? FileManager.default.attributesOfItem(atPath: w))?[.size] as? NSNumber)?.intValue ?? 0
             guard size > 0 else { throw CLIError(message: "\(w): no such weights file") }
-            return WeightSource(identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)") { try Run.fileStore(w) }
+            return WeightSource.file(w, identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)")
         }
         let st = try ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryOptions.registry,
                                                     network: network)
-        return WeightSource(identity: ModelWeights.identity(of: entry)) { try Run.fileStore(st.path) }
+        return WeightSource.file(st.path, identity: ModelWeights.identity(of: entry))
     }
 }
 

@@ -72,6 +72,27 @@ final class ScalabelTests: XCTestCase {
         }
     }
 
+    /// `discard()` after frames were appended leaves nothing: no file at the destination, no temporary file,
+    /// and an older file at the destination untouched; `finish()` after it is refused.
+    func testDiscardLeavesNoPartialFile() throws {
+        let dir = try Fixtures.tempDirectory(self)
+        let dest = dir + "/pan_seg.json"
+        let writer = try ScalabelWriter(path: dest)
+        try writer.append(name: "a.jpg", labels: [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).count, 1, "the temporary file")
+        writer.discard()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        XCTAssertThrowsError(try writer.finish())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+
+        try Data("old".utf8).write(to: URL(fileURLWithPath: dest))
+        let second = try ScalabelWriter(path: dest)
+        try second.append(name: "b.jpg", labels: [])
+        second.discard()
+        XCTAssertEqual(try String(contentsOfFile: dest, encoding: .utf8), "old")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["pan_seg.json"])
+    }
+
     func testEmptyDocumentsAreWhatPythonWrites() {
         XCTAssertEqual(ScalabelWriter.document(frames: []), "{\n  \"frames\": [],\n  \"groups\": null,\n  \"config\": null\n}")
         let one = ScalabelWriter.document(frames: [(name: "a.jpg", labels: [])])
