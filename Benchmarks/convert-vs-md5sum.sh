@@ -38,7 +38,7 @@ CONV=$BEST; CONV_RSS=$BEST_RSS
 
 echo
 printf 'file          %s (%d bytes)\n' "$PTH" "$(stat -c %s "$PTH")"
-printf 'cpu           %s, %s cores, %s\n' "$(grep -o -m1 'avx512f\|avx2' /proc/cpuinfo || echo 'no avx2')" "$(nproc)" "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}"
+printf 'cpu           %s, %s cores, %s\n' "$(grep -o -m1 'avx512f\|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ' || true)" "$(nproc)" "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-unset}"
 printf 'md5sum        best %.2f s  peak RSS %.1f MB\n' "$MD5" "$(echo "$MD5_RSS / 1024" | bc -l)"
 printf 'zoo convert   best %.2f s  peak RSS %.1f MB\n' "$CONV" "$(echo "$CONV_RSS / 1024" | bc -l)"
 printf 'ratio         %.2fx (goal <= 1.5x)\n' "$(echo "$CONV / $MD5" | bc -l)"
