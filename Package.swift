@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "CCRC32", "SafeTensors", "ZooFiles"]),
+        // The zip CRC-32 by carry-less multiplication (C, a per-function target attribute, chosen at run time).
+        .target(name: "CCRC32"),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),
