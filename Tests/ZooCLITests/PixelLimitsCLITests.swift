@@ -125,6 +125,27 @@ final class PixelLimitsCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: merged))
     }
 
+    /// A journal (from another machine: shards are merged from anywhere) naming a frame "../victim.jpg":
+    /// scoring against bitmask ground truth refuses it, naming the frame, instead of reading a PNG
+    /// outside the ground truth folder; nothing but the merged pan_seg.json is written.
+    func testJournalFrameNamesThatLeaveTheGroundTruthFolderAreRefused() throws {
+        try writeShard()
+        try writeBitmasks()
+        let journal = shards + "/shard-0-of-1/" + RunManifest.journalName
+        let text = try String(contentsOfFile: journal, encoding: .utf8)
+        try text.replacingOccurrences(of: #""b.jpg""#, with: #""..\/..\/victim.jpg""#)
+            .write(toFile: journal, atomically: true, encoding: .utf8)
+        let manifest = shards + "/shard-0-of-1/run.json"
+        let m = try String(contentsOfFile: manifest, encoding: .utf8)
+        try m.replacingOccurrences(of: #""b.jpg""#, with: #""..\/..\/victim.jpg""#)
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        let r = try merge(["--data-root", data])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("frame"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("path separator"), r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: merged).sorted(), ["pan_seg.json"])
+    }
+
     /// `zoo eval` on the RLE route: an RLE size over `--max-pixels` / `ZOO_MAX_PIXELS` is refused with
     /// the frame's file named; at the limit it scores.
     func testEvalHoldsRLESizesToMaxPixels() throws {
