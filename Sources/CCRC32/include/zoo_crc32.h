@@ -9,7 +9,8 @@ int zoo_crc32_fold_available(void);
 
 /// The zip CRC-32 (reflected polynomial 0xEDB88320) of `len` bytes, continuing from `crc` (a previous
 /// result, or 0 to start), as zlib's crc32 computes it. `len` must be at least 64 and a multiple of 16;
-/// call only when zoo_crc32_fold_available() (it returns `crc` unchanged otherwise).
+/// call only when zoo_crc32_fold_available() (the instructions trap on a CPU without them); other
+/// lengths return `crc` unchanged.
 uint32_t zoo_crc32_fold(uint32_t crc, const unsigned char *buf, size_t len);
 
 #endif
