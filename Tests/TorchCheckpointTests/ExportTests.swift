@@ -58,6 +58,23 @@ final class ExportTests: XCTestCase {
         XCTAssertGreaterThan(partialViews, 5) // rows_1_3, flat_5_17, element_2_3, ... of b_views alone on `base`
     }
 
+    /// Sizes and strides of different lengths (a hostile pickle can say so): refused with the bounds
+    /// message, never a trap, whether the tensor would be streamed or not.
+    func testMismatchedSizesAndStridesAreRefusedNotTrapped() throws {
+        let c = try Checkpoint(path: Fixtures.path("mmdet_tiny.pth"))
+        guard let (name, good) = c.allTensors.first(where: { $0.tensor.shape.count == 4 && c.isStreamable($0.tensor) }) else {
+            return XCTFail("no 4-d tensor in mmdet_tiny.pth")
+        }
+        for strides in [Array(good.strides.prefix(1)), good.strides + [1]] {
+            var bad = good
+            bad.strides = strides
+            XCTAssertFalse(c.isStreamable(bad))
+            XCTAssertThrowsError(try SafeTensorsExport.write(c, tensors: [(name, bad)], to: try tempURL("bad.safetensors"))) {
+                XCTAssertTrue(String(describing: $0).contains("sizes but"), "\($0)")
+            }
+        }
+    }
+
     /// A flipped byte in a streamed record: the CRC-32 error names the record, and neither the output
     /// nor its temporary sibling is left (the bytes already written are discarded).
     func testStreamedCRCMismatchLeavesNothing() throws {
