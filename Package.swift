@@ -36,10 +36,12 @@ let package = Package(
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"], resources: [
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "CCRC32", "SafeTensors", "ZooFiles"], resources: [
             .embedInCode("Converters/mmdet-panoptic-fpn.json"), .embedInCode("Converters/detectron2.json"),
             .embedInCode("Converters/state-dict.json"),
         ]),
+        // The zip CRC-32 by carry-less multiplication (C, a per-function target attribute, chosen at run time).
+        .target(name: "CCRC32"),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),

@@ -18,19 +18,20 @@ public enum GroundTruth: Sendable, Equatable {
     }
 
     /// The number of images the ground truth covers that are not among `names` (matched by stem).
-    public func extra(beyond names: [String]) throws -> Int {
+    /// `maxPixels`: the RLE size limit of a Scalabel ground truth (`--max-pixels`).
+    public func extra(beyond names: [String], maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> Int {
         let stems = Set(names.map { ($0 as NSString).deletingPathExtension })
         switch self {
         case let .bitmasks(dir):
             let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             return files.filter { $0.hasSuffix(".png") && !stems.contains(($0 as NSString).deletingPathExtension) }.count
         case let .scalabel(path):
-            return try ScalabelSource(path: path).frames.filter { !stems.contains(($0.name as NSString).deletingPathExtension) }.count
+            return try ScalabelSource(path: path, maxPixels: maxPixels).frames.filter { !stems.contains(($0.name as NSString).deletingPathExtension) }.count
         }
     }
 
     /// The images of `names` that have no ground truth.
-    public func missing(for names: [String]) throws -> [String] {
+    public func missing(for names: [String], maxPixels: Int = PixelLimit.defaultMaxPixels) throws -> [String] {
         switch self {
         case let .bitmasks(dir):
             for n in names { try FileName.checked(n) }
@@ -38,7 +39,7 @@ public enum GroundTruth: Sendable, Equatable {
                 !FileManager.default.fileExists(atPath: "\(dir)/\(($0 as NSString).deletingPathExtension).png")
             }
         case let .scalabel(path):
-            let source = try ScalabelSource(path: path)
+            let source = try ScalabelSource(path: path, maxPixels: maxPixels)
             let have = Set(source.frames.map(\.name))
             return names.filter { !have.contains($0) }
         }
@@ -55,15 +56,18 @@ struct SubsetFrames: ScalabelFrameProvider {
 }
 
 /// Scores the frames of a run (only those frames: a partial run is scored on what it ran) with the
-/// official PQ engine.
+/// official PQ engine. Every mask size, of the ground truth (bitmask PNG headers, Scalabel RLE sizes)
+/// and of the run's own segments (journals, possibly from other machines), is held to
+/// `evaluator.maxPixels` before anything is allocated for it.
 public enum RunEvaluation {
     public static func evaluate(_ frames: [FrameRecord], against gt: GroundTruth,
                                 evaluator: PanopticEvaluator = PanopticEvaluator()) throws -> PQResult {
         let frames = frames.sorted { $0.name < $1.name }
         guard !frames.isEmpty else { throw PipelineError.dataset("no frames to score") }
+        try checkSizes(frames, maxPixels: evaluator.maxPixels)
         switch gt {
         case let .scalabel(path):
-            let source = try ScalabelSource(path: path)
+            let source = try ScalabelSource(path: path, maxPixels: evaluator.maxPixels)
             var byName: [String: Int] = [:]
             for (i, f) in source.frames.enumerated() { byName[f.name] = i }
             let indices = frames.compactMap { byName[$0.name] }
@@ -80,12 +84,28 @@ public enum RunEvaluation {
                 var pairs: [(gt: Bitmask, pred: Bitmask?)] = []
                 for f in frames[start..<min(frames.count, start + chunk)] {
                     try FileName.checked(f.name)
-                    let g = try Bitmask.read(path: "\(dir)/\((f.name as NSString).deletingPathExtension).png")
+                    let g = try Bitmask.read(path: "\(dir)/\((f.name as NSString).deletingPathExtension).png", maxPixels: evaluator.maxPixels)
                     pairs.append((g, try f.bitmask(height: g.height, width: g.width)))
                 }
                 total.add(try evaluator.evaluateBitmasks(pairs).stats)
             }
             return PQResult(route: .bitmask, stats: total)
+        }
+    }
+
+    /// Refuses a segment whose RLE size is not [height, width] of at most `maxPixels` pixels (the
+    /// message `zoo eval` gives for a Scalabel file).
+    static func checkSizes(_ frames: [FrameRecord], maxPixels: Int) throws {
+        for f in frames {
+            for l in f.labels {
+                guard l.size.count == 2, l.size[0] >= 0, l.size[1] >= 0 else {
+                    throw PipelineError.dataset("frame \(f.name): segment \(l.id) has an rle size \(l.size), not [height, width]")
+                }
+                let (pixels, overflow) = l.size[0].multipliedReportingOverflow(by: l.size[1])
+                guard !overflow, pixels <= maxPixels else {
+                    throw PipelineError.dataset("frame \(f.name): segment \(l.id): an rle size is \(l.size[0])x\(l.size[1]), over the limit of \(maxPixels) pixels (raise it with --max-pixels or ZOO_MAX_PIXELS if genuine)")
+                }
+            }
         }
     }
 }

@@ -71,6 +71,7 @@ public final class SafeTensorsWriter {
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SafeTensorsError.io(path: tempPath, reason: String(cString: strerror(errno))) }
         do {
+            try reserve(8 + header.count + remainingBytes)
             var len = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &len) { try put($0) }
             try header.withUnsafeBytes { try put($0) }
@@ -171,7 +172,25 @@ public final class SafeTensorsWriter {
         kickedBytes = fileBytes
     }
 
+    /// Allocates the whole file up front (Linux fallocate): a full disk is found before anything is
+    /// written, and the writes skip the file system's per-page delayed allocation. Where the file
+    /// system cannot, the writes allocate as usual.
+    private func reserve(_ bytes: Int) throws {
+        #if os(Linux)
+        guard bytes > 0, let f = SafeTensorsWriter.fallocate, f(fd, 0, 0, off_t(bytes)) != 0 else { return }
+        if errno == ENOSPC || errno == EFBIG || errno == EDQUOT {
+            throw SafeTensorsError.io(path: tempPath, reason: "\(String(cString: strerror(errno))) (the file needs \(bytes) bytes)")
+        }
+        #endif
+    }
+
     #if os(Linux)
+    /// glibc's fallocate (mode 0: allocate and extend).
+    private static let fallocate: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32)? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fallocate64") ?? dlsym(UnsafeMutableRawPointer(bitPattern: 0), "fallocate") else { return nil }
+        return unsafeBitCast(sym, to: (@convention(c) (Int32, Int32, off_t, off_t) -> Int32).self)
+    }()
+
     /// glibc's sync_file_range (Linux only; Swift's Glibc module leaves out the GNU declarations).
     private static let syncFileRange: (@convention(c) (Int32, off_t, off_t, UInt32) -> Int32)? = {
         guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }

@@ -226,6 +226,8 @@ public final class Checkpoint: @unchecked Sendable {
     /// uncompressed, little-endian record, with no conj/neg to apply.
     public func isStreamable(_ t: TensorRef) -> Bool {
         guard case let .storage(key, _, _) = t.data, let r = storageRecords[key], r.method == 0 else { return false }
+        // A pickle may give sizes and strides of different lengths: not streamable (the bounds check names it).
+        guard t.shape.count == t.strides.count else { return false }
         return t.isContiguous && !t.conj && !t.neg && !((bigEndian || t.bigEndian) && t.dtype.swapUnit > 1)
     }
 

@@ -26,7 +26,7 @@ public enum SafeTensorsExport {
 
     /// The piece a streamed tensor is read and written in: small enough to stay in a core's L2 cache
     /// between the read, the CRC and the write.
-    static let streamPiece = 512 << 10
+    public static let streamPiece = 512 << 10
 
     struct Planned {
         var name: String
@@ -53,11 +53,13 @@ public enum SafeTensorsExport {
     }
 
     /// Writes the file atomically. `finalMetadata` is called after the tensors, before the rename:
-    /// it returns values that replace same-length placeholders given in `metadata`.
+    /// it returns values that replace same-length placeholders given in `metadata`. `pieceBytes`: the
+    /// buffer streamed tensors pass through (tests make it tiny).
     @discardableResult
     public static func write(_ c: Checkpoint, tensors: [(name: String, tensor: TensorRef)], to url: URL,
                              dtype: TargetDType? = nil, metadata: [String: String] = [:], check: Bool = false,
-                             finalMetadata: (() throws -> [String: String])? = nil) throws -> Summary {
+                             finalMetadata: (() throws -> [String: String])? = nil,
+                             pieceBytes: Int = SafeTensorsExport.streamPiece) throws -> Summary {
         let planned = try plan(tensors, dtype: dtype)
         let writer = try SafeTensorsWriter(url: url, tensors: planned.map(\.entry), metadata: metadata)
         var remainingUses: [String: Int] = [:]
@@ -77,7 +79,7 @@ public enum SafeTensorsExport {
             if !streamed(p) { scratchSize = max(scratchSize, size) }
         }
         let scratch = OwnedBytes(count: scratchSize)
-        let pieces = OwnedBytes(count: streamPiece)
+        let pieces = OwnedBytes(count: max(1, pieceBytes))
         var held: [String: OwnedBytes] = [:]
         var total = 0, largest = 0
         for p in planned {

@@ -41,6 +41,8 @@ struct Merge: ParsableCommand {
     @Flag(name: [.short, .long], help: "Fewer messages.")
     var quiet = false
 
+    @OptionGroup var limits: ImageLimitOptions
+
     func validate() throws {
         if directories.isEmpty { throw ValidationError("give the shard output folders") }
         if dataRoot != nil && gt != nil { throw ValidationError("give --data-root or --gt, not both") }
@@ -48,6 +50,7 @@ struct Merge: ParsableCommand {
 
     func run() throws {
         try guarded {
+            let maxPixels = try limits.resolved()
             let merged: ShardMerge.Merged
             do { merged = try ShardMerge.merge(try ShardMerge.runDirectories(directories)) } catch { throw CLIError(error) }
             do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
@@ -70,13 +73,13 @@ struct Merge: ParsableCommand {
             let entry: ModelEntry
             do { entry = try registry.resolve(modelID) } catch { throw CLIError(error) }
             let missing: [String]
-            do { missing = try truth.missing(for: merged.frames.map(\.name)) } catch { throw CLIError(error) }
+            do { missing = try truth.missing(for: merged.frames.map(\.name), maxPixels: maxPixels) } catch { throw CLIError(error) }
             if !missing.isEmpty {
                 throw CLIError(message: "ground truth missing for \(missing.count) image(s): \(missing.prefix(5).joined(separator: ", "))")
             }
             let synthetic = merged.header.weights.hasPrefix("synthetic")
             let scaled = merged.header.model.contains("@")
-            let uncovered = merged.narrowed ? 0 : ((try? truth.extra(beyond: merged.frames.map(\.name))) ?? 0)
+            let uncovered = merged.narrowed ? 0 : ((try? truth.extra(beyond: merged.frames.map(\.name), maxPixels: maxPixels)) ?? 0)
             if uncovered > 0 { Console.note("warning: the ground truth has \(uncovered) image(s) that no shard ran") }
             let partial = merged.narrowed || uncovered > 0
             let comparable = !partial && !synthetic && !scaled
@@ -84,7 +87,7 @@ struct Merge: ParsableCommand {
                 ? "partial run: scored on its images only; the comparison with the published PQ is not meaningful"
                 : synthetic ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable")
             try ScoreReport(registry: registry, entry: entry, frames: merged.frames, truth: truth, directory: output,
-                            nproc: nproc, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
+                            nproc: nproc, quiet: quiet, maxPixels: maxPixels).run(tolerance: comparable ? tolerance : nil, note: note)
         }
     }
 }

@@ -17,6 +17,8 @@ struct ScoreReport {
     let quiet: Bool
     /// Where the published scores and predictions are looked for.
     var cache = CacheLayout()
+    /// The mask size limit of the scoring (`--max-pixels`).
+    var maxPixels = PixelLimit.defaultMaxPixels
 
     /// - Parameters:
     ///   - tolerance: fail when |PQ - published PQ-val| exceeds it; nil when the run is not comparable.
@@ -24,8 +26,9 @@ struct ScoreReport {
     func run(tolerance: Double?, note: String?) throws {
         let started = Date()
         let collector = WarningPrinter(quiet: quiet)
-        let evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads,
+        var evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads,
                                           warningHandler: { collector.add($0) })
+        evaluator.maxPixels = maxPixels
         let res: PQResult
         do { res = try RunEvaluation.evaluate(frames, against: truth, evaluator: evaluator) } catch { throw CLIError(error) }
         collector.flush()

@@ -33,6 +33,66 @@ final class ExportTests: XCTestCase {
         XCTAssertGreaterThan(files, 15)
     }
 
+    /// Each tensor written alone (so a view alone on its storage is streamed straight from its record)
+    /// through pieces of 1, 5 and 64 bytes and the default size: the bytes torch sees (its sha256 in
+    /// expected.json), whatever the piece boundaries; zip (CRC-checked) and legacy records alike.
+    func testStreamedTensorsMatchTorchWhateverThePieceSize() throws {
+        var streamed = 0, partialViews = 0
+        for (file, exp) in try Fixtures.expected() where exp.error == nil {
+            let c = try Checkpoint(path: Fixtures.path(file))
+            for (name, t) in c.allTensors where t.dtype.safetensorsName != nil && t.dtype != .float4_e2m1fn_x2 {
+                guard let want = exp.tensors?[name] else { XCTFail("\(file) \(name)"); continue }
+                if c.isStreamable(t) {
+                    streamed += 1
+                    if case let .storage(key, _, _) = t.data, try c.storageSize(key: key) > t.byteCount { partialViews += 1 }
+                }
+                for piece in [1, 5, 64, SafeTensorsExport.streamPiece] {
+                    let url = try tempURL("piece-\(piece).safetensors")
+                    try SafeTensorsExport.write(c, tensors: [(name, t)], to: url, pieceBytes: piece)
+                    let st = try SafeTensorsFile(url: url)
+                    XCTAssertEqual(try st.withBytes(name) { Fixtures.sha256($0) }, want.sha256, "\(file) \(name) piece \(piece)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(streamed, 50)
+        XCTAssertGreaterThan(partialViews, 5) // rows_1_3, flat_5_17, element_2_3, ... of b_views alone on `base`
+    }
+
+    /// Sizes and strides of different lengths (a hostile pickle can say so): refused with the bounds
+    /// message, never a trap, whether the tensor would be streamed or not.
+    func testMismatchedSizesAndStridesAreRefusedNotTrapped() throws {
+        let c = try Checkpoint(path: Fixtures.path("mmdet_tiny.pth"))
+        guard let (name, good) = c.allTensors.first(where: { $0.tensor.shape.count == 4 && c.isStreamable($0.tensor) }) else {
+            return XCTFail("no 4-d tensor in mmdet_tiny.pth")
+        }
+        for strides in [Array(good.strides.prefix(1)), good.strides + [1]] {
+            var bad = good
+            bad.strides = strides
+            XCTAssertFalse(c.isStreamable(bad))
+            XCTAssertThrowsError(try SafeTensorsExport.write(c, tensors: [(name, bad)], to: try tempURL("bad.safetensors"))) {
+                XCTAssertTrue(String(describing: $0).contains("sizes but"), "\($0)")
+            }
+        }
+    }
+
+    /// A flipped byte in a streamed record: the CRC-32 error names the record, and neither the output
+    /// nor its temporary sibling is left (the bytes already written are discarded).
+    func testStreamedCRCMismatchLeavesNothing() throws {
+        let c = try Checkpoint(path: Fixtures.path("e_crc_mismatch.pth"))
+        let tensors = c.allTensors.filter { $0.tensor.dtype.safetensorsName != nil }
+        XCTAssertTrue(tensors.contains { c.isStreamable($0.tensor) })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tc-crc-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent("x.safetensors")
+        for piece in [3, SafeTensorsExport.streamPiece] {
+            XCTAssertThrowsError(try SafeTensorsExport.write(c, tensors: tensors, to: url, metadata: ["format": "pt"], pieceBytes: piece)) {
+                XCTAssertTrue(String(describing: $0).contains("a_mixed_dtypes/data/1' fails its CRC-32 check"), "\($0)")
+            }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
+        }
+    }
+
     func testComplex128IsRefusedWithItsName() throws {
         let c = try Checkpoint(path: Fixtures.path("a_mixed_dtypes.pth"))
         XCTAssertThrowsError(try SafeTensorsExport.write(c, tensors: c.allTensors, to: try tempURL("x.safetensors"))) {
