@@ -210,7 +210,7 @@ struct Convert: ParsableCommand {
     }
 }
 
-/// MD5 of a file, computed on a background thread with its own reads.
+/// The MD5 of a file (`Checksum.md5(of:)`), computed on a background thread while the caller works.
 final class ConcurrentMD5: @unchecked Sendable {
     private let group = DispatchGroup()
     private var digest: String?
@@ -220,29 +220,9 @@ final class ConcurrentMD5: @unchecked Sendable {
 
     init(path: String) {
         group.enter()
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+        Thread.detachNewThread { [self] in
             defer { group.leave() }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                failure = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
-                return
-            }
-            defer { close(fd) }
-            let size = 4 << 20
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-            defer { buffer.deallocate() }
-            var h = Insecure.MD5()
-            while true {
-                let n = read(fd, buffer.baseAddress, size)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
-                    return
-                }
-                if n == 0 { break }
-                h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
-            }
-            digest = h.finalize().map { String(format: "%02x", $0) }.joined()
+            do { digest = try Checksum.md5(of: URL(fileURLWithPath: path)) } catch { failure = error }
         }
     }
 

@@ -20,7 +20,7 @@ public final class StaticFileServer: @unchecked Sendable {
     public func start() throws {
         let (fd, chosen): (Int32, UInt16)
         do { (fd, chosen) = try LoopbackSocket.listen(backlog: 16) } catch {
-            throw PipelineError.io(path: "127.0.0.1", reason: "\(error)")
+            throw LoopbackSocket.Failure(description: "127.0.0.1: \(error).")
         }
         port = chosen
         listener = fd
