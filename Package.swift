@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "Runner", dependencies: [
             "PanopticFPN", "Pipeline", "TorchCheckpoint", "SafeTensors", "Tensors", "Imaging", "Panoptic",
             "ZooRegistry", "ZooFiles",
-        ]),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
         .target(name: "DemoSupport"),

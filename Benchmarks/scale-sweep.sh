@@ -24,8 +24,9 @@ T=$(mktemp -d /tmp/zoo-scale-sweep.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/images"
 for i in $(seq -f '%03g' 1 "$N"); do cp "$IMAGE" "$T/images/img-$i.jpg"; done
-echo "zoo run --synthetic $ARCH on $N image(s) of $(basename "$IMAGE"); $(grep -o -m1 'avx512f\|avx2' /proc/cpuinfo || echo 'no avx2'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
-printf '%-6s %5s %9s %12s %12s %8s %8s\n' mode cores pipelines 's/img(all)' 's/img(run)' eff(all) eff(run)
+VEC=$(grep -qw avx512f /proc/cpuinfo && echo avx512f || { grep -qw avx2 /proc/cpuinfo && echo avx2 || echo 'no avx2'; })
+echo "zoo run --synthetic $ARCH on $N image(s) of $(basename "$IMAGE"); $VEC; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %5s %9s %12s %12s %9s %9s\n' mode cores pipelines 's/img(all)' 's/img(run)' 'eff(all)' 'eff(run)'
 for mode in $MODES; do
   base_all=""; base_run=""
   for c in $CORES; do
@@ -41,7 +42,7 @@ for mode in $MODES; do
     all=$(echo "($end - $start) / $N" | bc -l)
     run=$(echo "($total - $bound) / $N" | bc -l)
     [ -z "$base_all" ] && { base_all=$(echo "$all * $c" | bc -l); base_run=$(echo "$run * $c" | bc -l); }
-    printf '%-6s %5d %9s %12.3f %12.3f %7.0f%% %7.0f%%\n' "$mode" "$c" "$k" "$all" "$run" \
+    printf '%-6s %5d %9s %12.3f %12.3f %8.0f%% %8.0f%%\n' "$mode" "$c" "$k" "$all" "$run" \
       "$(echo "100 * $base_all / ($c * $all)" | bc -l)" "$(echo "100 * $base_run / ($c * $run)" | bc -l)"
   done
 done

@@ -3,7 +3,7 @@ import Imaging
 import PanopticFPN
 
 /// One image through the model, handed to the output in input order.
-public struct FrameOutcome: @unchecked Sendable {
+public struct FrameOutcome: Sendable {
     /// The image's position in the run (0-based) and the number of images.
     public let index: Int
     public let total: Int
@@ -38,7 +38,7 @@ public protocol FrameOutput: AnyObject {
 /// `k`-th image (pipeline `p`: images `p`, `p + k`, ...), sharing the loaded weights read-only, with
 /// the threads of the parallel loops split between them (`EngineOptions.apply`); the calling thread hands
 /// their results to the output in input order, so the output bytes do not depend on `k`.
-public struct FrameLoop {
+public struct FrameLoop: Sendable {
     /// What to do with an image that cannot be decoded.
     public enum OnUnreadable: Sendable {
         /// Stop the run: `run` throws `RunnerError.image` naming it (after discarding the output).

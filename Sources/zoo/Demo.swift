@@ -225,7 +225,7 @@ struct Demo: ParsableCommand {
         do { try PanSegFile.write(frames, to: "\(out)/pan_seg.json") } catch { throw CLIError(error) }
         Console.note("wrote \(out)/pan_seg.json (\(frames.count) frames)")
         try ScoreReport(registry: registry, entry: entry, frames: frames, truth: .bitmasks(directory: layout.bitmaskDirectory),
-                        directory: out, nproc: nil, quiet: false, cache: cache)
+                        directory: out, nproc: engine.threads, quiet: false, cache: cache)
             .run(tolerance: nil, note: "synthetic weights: the score means nothing; the comparison with the published PQ is not applied")
     }
 }

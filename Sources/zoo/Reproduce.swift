@@ -201,7 +201,7 @@ struct Reproduce: ParsableCommand {
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
                 : (synthetic ? "synthetic weights: the score means nothing; the comparison with the published PQ is not applied" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,
-                            nproc: nproc, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
+                            nproc: nproc ?? engine.threads, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
             if !quiet { Console.note(String(format: "done in %.1f s", Date().timeIntervalSince(started))) }
         }
     }
