@@ -1,9 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The targets already in the Swift 6 language mode (strict concurrency checking); the others follow.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "bdd100k-zoo",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization (Mutex, Atomic)
     products: [
         .executable(name: "zoo", targets: ["zoo"]),
         .library(name: "ZooRegistry", targets: ["ZooRegistry"]),
@@ -29,21 +32,21 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         // Libraries, lowest first. ZooFiles: atomic writes, shared by every module that writes a final file.
-        .target(name: "ZooFiles"),
-        .target(name: "ZooRegistry"),
+        .target(name: "ZooFiles", swiftSettings: swift6),
+        .target(name: "ZooRegistry", swiftSettings: swift6),
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
-        .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
+        ], swiftSettings: swift6),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"], swiftSettings: swift6),
+        .target(name: "SafeTensors", dependencies: ["ZooFiles"], swiftSettings: swift6),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                swiftSettings: swift6 + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"]),
-        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
+        .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"], swiftSettings: swift6),
+        .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"], swiftSettings: swift6),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
         .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
 

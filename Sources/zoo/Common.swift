@@ -122,12 +122,14 @@ struct ThreadOptions: ParsableArguments {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    /// Settles the thread count for all parallel work and returns the budget chosen.
+    /// The engine options for the thread count chosen (a larger N lowered with a warning), OpenBLAS's
+    /// threading settled for them. Pass them to the model.
     @discardableResult
-    func apply() -> CPUBudget {
+    func apply() -> EngineOptions {
         let budget = CPUBudget.detect(requested: threads)
         if let w = budget.warning { Console.note("warning: " + w) }
-        Parallelism.configure(budget)
-        return budget
+        let engine = EngineOptions(budget: budget)
+        engine.prepareBLAS()
+        return engine
     }
 }

@@ -5,6 +5,7 @@ import Imaging
 import Panoptic
 import PanopticFPN
 import Pipeline
+import Tensors
 import ZooRegistry
 import ZooStore
 
@@ -96,9 +97,9 @@ struct Reproduce: ParsableCommand {
 
     func run() throws {
         try guarded {
-            threadOptions.apply()
+            let engine = threadOptions.apply()
             let started = Date()
-            RunLoop.decodeOptions = try limits.decodeOptions()
+            let decodeOptions = try limits.decodeOptions()
             let registry = try registryOptions.load()
             let entry: ModelEntry
             do { entry = try registry.resolve(id) } catch { throw CLIError(error) }
@@ -156,7 +157,8 @@ struct Reproduce: ParsableCommand {
                     Console.note(String(format: "model: Panoptic FPN R-%d (%@), ready in %.2f s", fpn.depth, weightSource.identity, Date().timeIntervalSince(started)))
                 }
                 failures = try DatasetRun(model: fpn, classes: registry.classes, directory: layout.imagesDirectory,
-                                          journal: journal, visDirectory: vis ? "\(dir)/vis" : nil, quiet: quiet).run(todo)
+                                          journal: journal, visDirectory: vis ? "\(dir)/vis" : nil, quiet: quiet,
+                                          engine: engine, decodeOptions: decodeOptions).run(todo)
             }
             if !failures.isEmpty {
                 let done = names.filter { journal.contains($0) }.count

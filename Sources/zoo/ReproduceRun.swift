@@ -4,6 +4,7 @@ import Imaging
 import Panoptic
 import PanopticFPN
 import Pipeline
+import Tensors
 
 /// Runs the model over the images of a dataset folder, journalling each result as it is made; the next
 /// image is decoded while the current one is computed. An unreadable image is reported and skipped, so
@@ -15,13 +16,16 @@ struct DatasetRun {
     let journal: Journal
     let visDirectory: String?
     let quiet: Bool
+    let engine: EngineOptions
+    /// The pixel limit and warning handler of every decode.
+    let decodeOptions: DecodeOptions
 
     /// Returns one message per image that could not be run.
     func run(_ names: [String]) throws -> [String] {
         let decodeQueue = DispatchQueue(label: "zoo.reproduce.decode")
         func decode(_ i: Int) -> Pending<BGRImage> {
             let path = "\(directory)/\(names[i])"
-            let options = RunLoop.decodeOptions
+            let options = decodeOptions
             return Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
         }
         let progress = ProgressLine(total: names.count, quiet: quiet)
@@ -37,7 +41,7 @@ struct DatasetRun {
                 continue
             }
             let started = Date()
-            let result = model(image)
+            let result = model(image, engine: engine)
             let labels: [ScalabelWriter.Label]
             do {
                 labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,

@@ -61,22 +61,20 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let budget = threadOptions.apply()
-            Parallelism.prepareBLAS()
+            var engine = threadOptions.apply()
             let registry = try registryOptions.load()
             let started = Date()
             var inputs = items
             let source = try weightSource(registry: registry, inputs: &inputs)
             let images = try ImageInputs.collect(inputs)
             let decodeOptions = try limits.decodeOptions()
-            RunLoop.decodeOptions = decodeOptions
             // Preflight, before the weights load: every input's header, and the output folder.
             try ImageInputs.preflight(images, options: decodeOptions)
             try OutputFolder.check(output)
             // One image: each layer's Winograd weights are used once, so they are not kept.
-            Conv2d.keepWinogradWeights = images.count > 1
+            engine.keepWinogradWeights = images.count > 1
             // The first image decodes while the weights load.
-            let first = images.first.map(RunLoop.decode)
+            let first = images.first.map { RunLoop.decode($0, options: decodeOptions) }
             let store = try source()
             let model: PanopticFPN
             do { model = try PanopticFPN(weights: store, registry: registry) } catch { throw CLIError(error) }
@@ -84,13 +82,14 @@ struct Run: ParsableCommand {
                 Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
                                     weightDescription, Date().timeIntervalSince(started)))
                 if profile {
-                    Console.note("threads: \(budget.threads) (\(budget.reason))")
-                    Console.note("sgemm: \(Parallelism.sgemmName), \(Parallelism.threads) threads")
+                    Console.note("threads: \(engine.threads) (\(engine.threadsReason))")
+                    Console.note("sgemm: \(engine.sgemmName), \(engine.threads) threads")
                 }
             }
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
-            try RunLoop.run(model: model, images: images, first: first, writer: writer, profile: profile, quiet: quiet)
+            try RunLoop.run(model: model, images: images, first: first, writer: writer, profile: profile, quiet: quiet,
+                            engine: engine, decodeOptions: decodeOptions)
             if !quiet {
                 Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
                                     Date().timeIntervalSince(started)))

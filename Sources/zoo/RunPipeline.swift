@@ -3,6 +3,7 @@ import Imaging
 import Panoptic
 import PanopticFPN
 import Pipeline
+import Tensors
 import ZooFiles
 
 /// A value computed on another thread.
@@ -130,20 +131,17 @@ final class OutputWriter: @unchecked Sendable {
 /// results are written behind.
 enum RunLoop {
     static let decodeQueue = DispatchQueue(label: "zoo.run.decode")
-    /// The pixel limit and warning handler of every decode (set once by the command, before decoding).
-    nonisolated(unsafe) static var decodeOptions = DecodeOptions()
-
-    /// Starts decoding an image on the decode queue (e.g. the first one while the weights load).
-    static func decode(_ path: String) -> Pending<BGRImage> {
-        let options = decodeOptions
-        return Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
+    /// Starts decoding an image on the decode queue (e.g. the first one while the weights load), with the
+    /// pixel limit and warning handler of `options`.
+    static func decode(_ path: String, options: DecodeOptions) -> Pending<BGRImage> {
+        Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
     }
 
     /// `first`: the decode of `images[0]` if already started.
     static func run(model: PanopticFPN, images: [String], first: Pending<BGRImage>? = nil, writer: OutputWriter,
-                    profile: Bool, quiet: Bool) throws {
+                    profile: Bool, quiet: Bool, engine: EngineOptions, decodeOptions: DecodeOptions) throws {
         let keepImage = writer.visDir != nil
-        func decode(_ i: Int) -> Pending<BGRImage> { RunLoop.decode(images[i]) }
+        func decode(_ i: Int) -> Pending<BGRImage> { RunLoop.decode(images[i], options: decodeOptions) }
         var next: Pending<BGRImage>? = images.isEmpty ? nil : (first ?? decode(0))
         for (i, path) in images.enumerated() {
             let name = (path as NSString).lastPathComponent
@@ -159,7 +157,7 @@ enum RunLoop {
             next = i + 1 < images.count ? decode(i + 1) : nil
             let started = Date()
             let profiler = profile ? StageProfiler() : nil
-            let result = model(image, profiler: profiler)
+            let result = model(image, profiler: profiler, engine: engine)
             let seconds = Date().timeIntervalSince(started)
             if let p = profiler { Console.note("\(name) (\(image.width)x\(image.height)):\n" + p.report()) }
             let detections = result.detections.count

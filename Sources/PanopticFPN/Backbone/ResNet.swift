@@ -13,7 +13,7 @@ public struct ResNet: Sendable {
         var conv3: Conv2d
         var downsample: Conv2d?
 
-        func callAsFunction(_ x: Tensor, _ p: Profiler) -> Tensor {
+        func callAsFunction(_ x: Tensor, _ p: Forward) -> Tensor {
             let identity = downsample.map { p.run($0, x) } ?? x
             var out = p.run(conv1, x, relu: true)
             out = p.run(conv2, out, relu: true)
@@ -68,8 +68,8 @@ public struct ResNet: Sendable {
     }
 
     /// C2..C5 of a `[3, H, W]` input.
-    func callAsFunction(_ x: Tensor, _ p: Profiler = nil) -> [Tensor] {
-        var h = p.run(stem, x, relu: true).maxPool2d(kernel: 3, stride: 2, padding: 1)
+    func callAsFunction(_ x: Tensor, _ p: Forward = Forward()) -> [Tensor] {
+        var h = p.run(stem, x, relu: true).maxPool2d(kernel: 3, stride: 2, padding: 1, engine: p.engine)
         var outs: [Tensor] = []
         for stage in layers {
             for block in stage { h = block(h, p) }
