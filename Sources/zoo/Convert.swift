@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Synchronization
 import SafeTensors
 import TorchCheckpoint
 import ZooRegistry
@@ -211,12 +212,12 @@ struct Convert: ParsableCommand {
 }
 
 /// MD5 of a file, computed on a background thread with its own reads.
-final class ConcurrentMD5: @unchecked Sendable {
+final class ConcurrentMD5: Sendable {
     private let group = DispatchGroup()
-    private var digest: String?
-    private var failure: Error?
+    /// The digest or the failure, set once by the background read (before `group` is left).
+    private let outcome = Mutex<Result<String, Error>?>(nil)
 
-    init(known: String) { digest = known }
+    init(known: String) { outcome.withLock { $0 = .success(known) } }
 
     init(path: String) {
         group.enter()
@@ -224,7 +225,8 @@ final class ConcurrentMD5: @unchecked Sendable {
             defer { group.leave() }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                failure = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                let e = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                outcome.withLock { $0 = .failure(e) }
                 return
             }
             defer { close(fd) }
@@ -236,19 +238,24 @@ final class ConcurrentMD5: @unchecked Sendable {
                 let n = read(fd, buffer.baseAddress, size)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    failure = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                    let e = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
+                    outcome.withLock { $0 = .failure(e) }
                     return
                 }
                 if n == 0 { break }
                 h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
             }
-            digest = h.finalize().map { String(format: "%02x", $0) }.joined()
+            let digest = h.finalize().map { String(format: "%02x", $0) }.joined()
+            outcome.withLock { $0 = .success(digest) }
         }
     }
 
     func result() throws -> String {
         group.wait()
-        if let e = failure { throw CLIError(message: "cannot compute the MD5 of the source: \(e)") }
-        return digest ?? ""
+        switch outcome.withLock({ $0 }) {
+        case .success(let digest): return digest
+        case .failure(let e): throw CLIError(message: "cannot compute the MD5 of the source: \(e)")
+        case nil: return ""
+        }
     }
 }
