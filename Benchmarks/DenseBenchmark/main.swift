@@ -13,7 +13,7 @@ import Tensors
 import COpenBLAS
 
 var args = Array(CommandLine.arguments.dropFirst())
-func option(_ name: String, _ fallback: Int) -> Int {
+@MainActor func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     args.removeSubrange(i...(i + 1))
     return v
