@@ -30,31 +30,47 @@ let package = Package(
 
         // Libraries, lowest first. ZooFiles: atomic writes, shared by every module that writes a final file.
         .target(name: "ZooFiles"),
-        .target(name: "ZooRegistry"),
+        // zoo.json and Converters/*.json stay at the top level; a symlink in each target folder points at them
+        // and SwiftPM embeds their bytes in the binary (`PackageResources`), so no file is needed at run time.
+        .target(name: "ZooRegistry", resources: [.embedInCode("zoo.json")]),
         .target(name: "ZooStore", dependencies: [
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"]),
+        .target(name: "TorchCheckpoint", dependencies: ["CZip", "SafeTensors", "ZooFiles"], resources: [
+            .embedInCode("Converters/mmdet-panoptic-fpn.json"), .embedInCode("Converters/detectron2.json"),
+            .embedInCode("Converters/state-dict.json"),
+        ]),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
-        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],
+        .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry", "TorchCheckpoint"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
         .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
+        // The GPU backend's foundation: CUDA libraries loaded at run time (dlopen), kernels compiled by NVRTC.
+        .target(name: "ZooCUDA", swiftSettings: [.swiftLanguageMode(.v6)]),
+
+        // From weights and images to written results: weight sources, the engine options, the one
+        // decode-ahead / compute / write-behind loop (several pipelines sharing the weights).
+        .target(name: "Runner", dependencies: [
+            "PanopticFPN", "Pipeline", "TorchCheckpoint", "SafeTensors", "Tensors", "Imaging", "Panoptic",
+            "ZooRegistry", "ZooFiles",
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6: Pending, FrameLoop, WeightSources to do
+
+        // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
+        .target(name: "DemoSupport"),
 
         // The command-line tool: thin, one file per subcommand.
-        // (Swift 5 mode until its weight loading moves to the Runner target.)
         .executableTarget(name: "zoo", dependencies: [
             "ZooRegistry", "ZooStore", "TorchCheckpoint", "SafeTensors", "Tensors", "PanopticFPN",
-            "Panoptic", "Imaging", "Pipeline", "ZooFiles",
+            "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6 after Runner
 
         // Benchmarks (release builds): see Benchmarks/README.md.
         .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],
@@ -65,6 +81,7 @@ let package = Package(
         // Tests mirror Sources/.
         .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Panoptic", "ZooFiles"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PanopticFPN", "Pipeline", "Panoptic", "Imaging", "Tensors", "ZooRegistry"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: [
             "TorchCheckpoint", "SafeTensors", .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -75,7 +92,8 @@ let package = Package(
         ]),
         .testTarget(name: "ZooStoreTests", dependencies: ["ZooStore", "ZooRegistry", "HTTPTestServer"]),
         // A loopback HTTP server with fault injection, shared by the download tests.
-        .target(name: "HTTPTestServer", dependencies: ["Pipeline"], path: "Tests/HTTPTestServer"),
+        .target(name: "HTTPTestServer", dependencies: ["DemoSupport"], path: "Tests/HTTPTestServer"),
+        .testTarget(name: "DemoSupportTests", dependencies: ["DemoSupport"]),
         // Loading the reference arrays of Tests/Fixtures (shared by the numeric test targets).
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "CKernels"]),
@@ -87,6 +105,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
+        .testTarget(name: "ZooCUDATests", dependencies: ["ZooCUDA"], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // Fuzzing: the parsers under test (shared by the fuzzer and the regression replay) and the
         // bounded fuzzer itself (scripts/fuzz.sh; Tests/Fixtures/fuzz/README.md).

@@ -85,7 +85,7 @@ guard let path = args.first else {
     FileHandle.standardError.write("usage: dense-bench IMAGE [--depth 50|101] [--runs N] [--warmup N]\n".data(using: .utf8)!)
     exit(2)
 }
-guard let spec = ModelSpec.forDepth(depth) else {
+guard let spec = try? ModelSpec.forDepth(depth) else {
     FileHandle.standardError.write("--depth must be 50 or 101\n".data(using: .utf8)!)
     exit(2)
 }

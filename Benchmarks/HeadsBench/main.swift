@@ -49,9 +49,9 @@ let dets = (0..<(det5.count / 5)).map { i in
     Detection(x1: det5[5 * i], y1: det5[5 * i + 1], x2: det5[5 * i + 2], y2: det5[5 * i + 3], score: det5[5 * i + 4],
               label: i % 10)
 }
-guard let registry = try? Registry.builtIn() else { fatalError("built-in registry") }
+guard let registry = try? Registry.builtIn(), let spec = try? ModelSpec.r50 else { fatalError("built-in registry or layout") }
 let config = registry.testConfig
-let store = SyntheticWeights.make(spec: ModelSpec.r50, seed: 1)
+let store = SyntheticWeights.make(spec: spec, seed: 1)
 let binder = WeightBinder(store: store)
 let head = StandardRoIHead(binder: binder, numClasses: registry.numThings, config: config)
 let fusion = HeuristicFusionHead(numThings: registry.numThings, numStuff: registry.numStuff, config: config.panoptic)

@@ -52,8 +52,18 @@ public final class ScalabelWriter {
         frameCount += 1
     }
 
+    /// Abandons the document: the temporary file is closed and removed, nothing reaches the destination.
+    /// Call it on every error path once frames may have been appended; after `finish()` it does nothing.
+    public func discard() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        unlink(tempPath)
+    }
+
     /// Closes the document, fsyncs and renames it onto the destination.
     public func finish() throws {
+        guard !finished else { throw PanopticError.io(path: path, reason: "internal: the document was already closed or discarded") }
         try write((frameCount == 0 ? "]" : "\n  ]") + ",\n  \"groups\": null,\n  \"config\": null\n}")
         do {
             try handle.synchronize()
@@ -62,6 +72,8 @@ public final class ScalabelWriter {
             throw PanopticError.io(path: tempPath, reason: "cannot flush: \(SystemError.describe(error))")
         }
         guard rename(tempPath, path) == 0 else {
+            finished = true
+            unlink(tempPath)
             throw PanopticError.io(path: path, reason: "cannot rename \(tempPath) onto it: \(String(cString: strerror(errno)))")
         }
         finished = true
@@ -122,11 +134,17 @@ public final class ScalabelWriter {
     /// The labels bdd100k-models' `convert_format` writes for one panoptic map: one per distinct value
     /// `v` in ascending order, skipping VOID (`v % instanceOffset == classes.count`), with
     /// `id = String(v)`, `category = classes[v % instanceOffset]`.
-    /// - Parameter panMap: row-major `height * width` panoptic values (stuff = class index,
-    ///   things = class + instanceOffset * k).
+    /// - Parameters:
+    ///   - panMap: row-major `height * width` panoptic values (stuff = class index,
+    ///     things = class + instanceOffset * k).
+    ///   - instanceOffset: the model's `instance_offset` (zoo.json `test_config.panoptic`); no default, so
+    ///     a map is never read with another offset than the one that made it.
     public static func panopticLabels(panMap: UnsafeBufferPointer<Int32>, height: Int, width: Int,
                                       classes: [String] = BDD100K.modelClasses,
-                                      instanceOffset: Int32 = 1000) throws -> [Label] {
+                                      instanceOffset: Int32) throws -> [Label] {
+        guard instanceOffset > Int32(classes.count) else {
+            throw PanopticError.invalidInput("instance offset \(instanceOffset) must be larger than the class count \(classes.count)")
+        }
         let rles = RLE.encode(labelMap: panMap, height: height, width: width)
         var out: [Label] = []
         for v in rles.keys.sorted() {
@@ -142,7 +160,7 @@ public final class ScalabelWriter {
 
     public static func panopticLabels(panMap: [Int32], height: Int, width: Int,
                                       classes: [String] = BDD100K.modelClasses,
-                                      instanceOffset: Int32 = 1000) throws -> [Label] {
+                                      instanceOffset: Int32) throws -> [Label] {
         try panMap.withUnsafeBufferPointer {
             try panopticLabels(panMap: $0, height: height, width: width, classes: classes, instanceOffset: instanceOffset)
         }

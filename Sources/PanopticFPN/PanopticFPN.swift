@@ -11,14 +11,17 @@ public struct PanopticResult: Sendable {
     /// `[height * width]` row-major panoptic values: stuff `num_things + channel`, things
     /// `label + instance_offset * instance id`, VOID `num_things + num_stuff` (mmdetection's `pan_results`).
     public var panoptic: [Int32]
+    /// The `instance_offset` of `panoptic` (the test config's `panoptic.instance_offset`).
+    public var instanceOffset: Int32
     /// The detections of the panoptic detection step, best first (original pixels).
     public var detections: [Detection]
     /// `[k, 28 * 28]`: the mask logits of each detection's class (what is pasted), for checks and debugging.
     public var maskLogits: [Float]
 
-    public init(height: Int, width: Int, panoptic: [Int32], detections: [Detection], maskLogits: [Float] = []) {
-        self.height = height; self.width = width; self.panoptic = panoptic; self.detections = detections
-        self.maskLogits = maskLogits
+    public init(height: Int, width: Int, panoptic: [Int32], instanceOffset: Int32, detections: [Detection],
+                maskLogits: [Float] = []) {
+        self.height = height; self.width = width; self.panoptic = panoptic; self.instanceOffset = instanceOffset
+        self.detections = detections; self.maskLogits = maskLogits
     }
 }
 
@@ -102,7 +105,8 @@ public struct PanopticFPN: Sendable {
         var own = [Float]()
         own.reserveCapacity(detections.count * per)
         for (i, d) in detections.enumerated() { own += logits[(i * nc + d.label) * per..<(i * nc + d.label + 1) * per] }
-        return PanopticResult(height: h, width: w, panoptic: pan, detections: detections, maskLogits: own)
+        return PanopticResult(height: h, width: w, panoptic: pan, instanceOffset: fusionHead.instanceOffset,
+                              detections: detections, maskLogits: own)
     }
 
     /// Channel argmax of `[C, H, W]` logits (the first channel wins a tie, as torch's `argmax`).

@@ -8,6 +8,8 @@ public enum PanopticFPNError: Error, Equatable, CustomStringConvertible {
     case unknownDepth(String)
     /// An input the model cannot take (wrong rank, channel count or size).
     case badInput(String)
+    /// The built-in converter layout does not describe the model (a broken build).
+    case modelSpec(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum PanopticFPNError: Error, Equatable, CustomStringConvertible {
             return "cannot tell the ResNet depth from the weights: \(why)"
         case .badInput(let why):
             return "bad model input: \(why)"
+        case .modelSpec(let why):
+            return "the built-in model key list is unusable: \(why). Rebuild zoo from an unmodified Converters/ folder."
         }
     }
 }

@@ -57,10 +57,16 @@ public enum ShardMerge {
         let fm = FileManager.default
         var out: [String] = []
         for p in paths {
-            if fm.fileExists(atPath: "\(p)/\(RunManifest.journalName)") { out.append(p); continue }
             let subs = ((try? fm.contentsOfDirectory(atPath: p)) ?? []).sorted()
                 .map { "\(p)/\($0)" }
                 .filter { fm.fileExists(atPath: "\($0)/\(RunManifest.journalName)") }
+            let own = ShardFolders.holdsOwnRun(p)
+            let shardNames = ShardFolders.shardFolders(in: p)
+            if own && (!subs.isEmpty || !shardNames.isEmpty || fm.fileExists(atPath: "\(p)/\(ShardRecord.fileName)")) {
+                let listed = (shardNames.isEmpty ? subs.map { ($0 as NSString).lastPathComponent } : shardNames)
+                throw PipelineError.merge("\(p) holds both a whole run of its own (\(RunManifest.journalName) or \(RunManifest.fileName)) and shards (\(listed.prefix(3).joined(separator: ", "))\(listed.count > 3 ? ", ..." : "")); an array task may have run every image unsharded there. Give the shard folders themselves (\(p)/shard-*), or move the whole run's files (\(RunManifest.journalName), \(RunManifest.fileName), pan_seg.json) out of \(p)")
+            }
+            if own { out.append(p); continue }
             guard !subs.isEmpty else {
                 throw PipelineError.merge("\(p) holds no \(RunManifest.journalName) (nor do its subfolders); give the output folders of `zoo reproduce`")
             }
@@ -110,6 +116,13 @@ public enum ShardMerge {
             }
         }
         let n = count ?? 1
+        // The split the shards' parent folders recorded when the shards started.
+        let parents = Set(directories.map { ($0 as NSString).deletingLastPathComponent })
+        for parent in parents.sorted() where n > 1 {
+            if let r = try ShardRecord.read(from: parent), r.count != n {
+                throw PipelineError.merge("\(parent)/\(ShardRecord.fileName) records \(r.count) shards, but the folders given are shards of \(n)")
+            }
+        }
         let absent = (0..<n).filter { shards[$0] == nil }
         if !absent.isEmpty {
             throw PipelineError.merge("shard(s) \(absent.map { "\($0)/\(n)" }.joined(separator: ", ")) missing: give the output folders of all \(n) shards")

@@ -34,6 +34,11 @@ public final class SafeTensorsWriter {
     private var sizes: [Int]
     private var current = 0
     private var writtenInCurrent = 0
+    /// Tensor bytes still to come, over all tensors.
+    private var remainingBytes = 0
+    /// Bytes in the file so far, and how many of them have been handed to the disk (`kickWriteback`).
+    private var fileBytes = 0
+    private var kickedBytes = 0
     private var finished = false
     private let metadataRanges: [String: Range<Int>]
 
@@ -57,6 +62,7 @@ public final class SafeTensorsWriter {
             sizes.append(b)
         }
         self.sizes = sizes
+        remainingBytes = sizes.reduce(0, +)
         let (header, ranges) = SafeTensorsWriter.header(tensors, sizes, metadata)
         metadataRanges = ranges
 
@@ -149,6 +155,36 @@ public final class SafeTensorsWriter {
             }
             done += r
         }
+        fileBytes += bytes.count
+        if fileBytes - kickedBytes >= SafeTensorsWriter.writebackStep { kickWriteback() }
+    }
+
+    /// How much written data may wait in the page cache before the disk is asked to start on it.
+    static let writebackStep = 8 << 20
+
+    /// Starts (does not wait for) the disk writes of what was written since the last call, so that the
+    /// final fsync finds little left to do and a large file's writeback overlaps the work producing it.
+    private func kickWriteback() {
+        #if os(Linux)
+        if let f = SafeTensorsWriter.syncFileRange { _ = f(fd, off_t(kickedBytes), off_t(fileBytes - kickedBytes), 2) } // SYNC_FILE_RANGE_WRITE
+        #endif
+        kickedBytes = fileBytes
+    }
+
+    #if os(Linux)
+    /// glibc's sync_file_range (Linux only; Swift's Glibc module leaves out the GNU declarations).
+    private static let syncFileRange: (@convention(c) (Int32, off_t, off_t, UInt32) -> Int32)? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(sym, to: (@convention(c) (Int32, off_t, off_t, UInt32) -> Int32).self)
+    }()
+    #endif
+
+    /// Waits until every byte written so far is on the disk (fdatasync). Optional before `finish()`: lets
+    /// a caller overlap the wait with other work (the placeholder values being computed).
+    public func syncData() throws {
+        guard !finished else { throw SafeTensorsError.writer("sync after finish") }
+        kickWriteback()
+        guard fdatasync(fd) == 0 else { throw SafeTensorsError.io(path: tempPath, reason: String(cString: strerror(errno))) }
     }
 
     private func skipEmpty() {
@@ -164,11 +200,11 @@ public final class SafeTensorsWriter {
     /// Appends bytes of the current tensor (and possibly the following ones).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !finished else { throw SafeTensorsError.writer("write after finish") }
-        let remaining = sizes[current...].reduce(0, +) - writtenInCurrent
-        guard bytes.count <= remaining else {
-            throw SafeTensorsError.writer("\(bytes.count) bytes given but only \(remaining) remain to be written")
+        guard bytes.count <= remainingBytes else {
+            throw SafeTensorsError.writer("\(bytes.count) bytes given but only \(remainingBytes) remain to be written")
         }
         try put(bytes)
+        remainingBytes -= bytes.count
         var left = bytes.count
         while left > 0 {
             let take = min(left, sizes[current] - writtenInCurrent)

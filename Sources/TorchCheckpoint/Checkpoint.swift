@@ -228,6 +228,46 @@ public final class Checkpoint: Sendable {
         }
     }
 
+    /// Whether `streamTensor` can hand out this tensor's bytes: one contiguous slice of a stored,
+    /// uncompressed, little-endian record, with no conj/neg to apply.
+    public func isStreamable(_ t: TensorRef) -> Bool {
+        guard case let .storage(key, _, _) = t.data, let r = storageRecords[key], r.method == 0 else { return false }
+        return t.isContiguous && !t.conj && !t.neg && !((bigEndian || t.bigEndian) && t.dtype.swapUnit > 1)
+    }
+
+    /// Hands `body` the bytes of a streamable tensor (`isStreamable`) straight from its record, in
+    /// pieces of at most `buffer.count` bytes read into `buffer`: the whole record is read once, in
+    /// file order, and its CRC-32 checked at the end. `body` sees the tensor's bytes before the check:
+    /// a caller that writes them must discard the output when this throws. Memory: `buffer` only.
+    public func streamTensor(_ t: TensorRef, name: String, buffer: UnsafeMutableRawBufferPointer,
+                             _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard isStreamable(t), case let .storage(key, byteOffset, byteCount) = t.data, let r = storageRecords[key] else {
+            throw CheckpointError.unsupportedTensor("'\(name)' cannot be streamed from its record")
+        }
+        guard byteOffset >= 0, byteCount >= 0, byteOffset <= r.size, byteCount <= r.size - byteOffset else {
+            throw CheckpointError.viewOutOfBounds("'\(name)': its storage view lies outside record data/\(key)")
+        }
+        try TensorBounds.check(t, storageBytes: byteCount, name: name)
+        guard buffer.count > 0 else { throw CheckpointError.limitExceeded("an empty buffer to stream '\(name)' through") }
+        // The tensor's bytes within the record (bounds checked just above).
+        let start = byteOffset + t.storageOffset * t.dtype.size
+        let end = start + t.numel * t.dtype.size
+        var crc: UInt32 = 0
+        var at = 0
+        while at < r.size {
+            let n = min(buffer.count, r.size - at)
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0 ..< n])
+            try source.read(into: piece, at: r.dataOffset + at)
+            if r.crc != nil { crc = CRC32.checksum(UnsafeRawBufferPointer(piece), seed: crc) }
+            let lo = max(at, start), hi = min(at + n, end)
+            if lo < hi { try body(UnsafeRawBufferPointer(rebasing: piece[(lo - at) ..< (hi - at)])) }
+            at += n
+        }
+        if let expected = r.crc, crc != expected {
+            throw CheckpointError.crcMismatch(record: r.name, expected: expected, actual: crc)
+        }
+    }
+
     /// The tensor's bytes as an array (tests, small tensors).
     public func tensorBytes(_ t: TensorRef, name: String = "tensor") throws -> [UInt8] {
         try withTensorBytes(t, name: name) { Array($0) }

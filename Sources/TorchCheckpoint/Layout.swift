@@ -36,14 +36,19 @@ public struct CheckpointLayout: Codable, Sendable, Equatable {
         case name, description, stateDict = "state_dict", stripPrefixes = "strip_prefixes", meta, variants
     }
 
-    /// The layouts built into the binary, in detection order.
+    /// The layouts built into the binary (the package's `Converters/*.json`, embedded at build time), in
+    /// detection order.
     public static func builtIn() throws -> [CheckpointLayout] {
-        try BuiltInLayouts.json.map { try decode(Data($0.utf8), source: "built-in") }
+        try decodedBuiltIns.get()
     }
 
-    /// The built-in layouts as (file name in `Converters/`, JSON text).
-    public static var builtInSources: [(file: String, json: String)] {
-        Array(zip(BuiltInLayouts.files, BuiltInLayouts.json))
+    /// Decoded once, on first use.
+    private static let decodedBuiltIns = Result<[CheckpointLayout], any Error> {
+        try [
+            ("mmdet-panoptic-fpn.json", PackageResources.mmdet_panoptic_fpn_json),
+            ("detectron2.json", PackageResources.detectron2_json),
+            ("state-dict.json", PackageResources.state_dict_json),
+        ].map { file, bytes in try decode(Data(bytes), source: "built-in Converters/" + file) }
     }
 
     public static func load(path: String) throws -> CheckpointLayout {

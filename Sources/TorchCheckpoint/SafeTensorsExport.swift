@@ -24,6 +24,10 @@ public enum SafeTensorsExport {
         public var checked: Bool
     }
 
+    /// The piece a streamed tensor is read and written in: small enough to stay in a core's L2 cache
+    /// between the read, the CRC and the write.
+    static let streamPiece = 512 << 10
+
     struct Planned {
         var name: String
         var source: TensorRef
@@ -58,17 +62,30 @@ public enum SafeTensorsExport {
         let writer = try SafeTensorsWriter(url: url, tensors: planned.map(\.entry), metadata: metadata)
         var remainingUses: [String: Int] = [:]
         for p in planned { if let k = c.storageKey(of: p.source) { remainingUses[k, default: 0] += 1 } }
-        // Storages used by one tensor (nearly all) share one reused buffer; shared ones are held
-        // until their last tensor is written.
-        var scratchSize = 0
-        for (k, uses) in remainingUses where uses == 1 { scratchSize = max(scratchSize, try c.storageSize(key: k)) }
+        // A tensor alone on its storage, written as stored (nearly all), is streamed from the file through
+        // one small buffer; other storages used by one tensor share one reused buffer; shared ones are
+        // held until their last tensor is written.
+        func streamed(_ p: Planned) -> Bool {
+            guard let k = c.storageKey(of: p.source), remainingUses[k] == 1 else { return false }
+            return p.out == p.source.dtype && c.isStreamable(p.source)
+        }
+        var scratchSize = 0, singleUseSize = 0
+        for p in planned {
+            guard let k = c.storageKey(of: p.source), remainingUses[k] == 1 else { continue }
+            let size = try c.storageSize(key: k)
+            singleUseSize = max(singleUseSize, size)
+            if !streamed(p) { scratchSize = max(scratchSize, size) }
+        }
         let scratch = OwnedBytes(count: scratchSize)
+        let pieces = OwnedBytes(count: streamPiece)
         var held: [String: OwnedBytes] = [:]
         var total = 0, largest = 0
         for p in planned {
             let write = { (raw: UnsafeRawBufferPointer) throws in try convert(raw, from: p.source.dtype, to: p.out) { try writer.write($0) } }
             if let key = c.storageKey(of: p.source) {
-                if remainingUses[key] == 1 && held[key] == nil {
+                if streamed(p) {
+                    try c.streamTensor(p.source, name: p.name, buffer: pieces.buffer) { try writer.write($0) }
+                } else if remainingUses[key] == 1 && held[key] == nil {
                     let bytes = try c.readStorage(key: key, into: scratch.buffer)
                     try c.withTensorBytes(p.source, name: p.name, storageBytes: bytes, write)
                 } else {
@@ -84,10 +101,12 @@ public enum SafeTensorsExport {
             largest = max(largest, p.source.byteCount)
         }
         if let f = finalMetadata {
+            // The tensors reach the disk while the caller may still be computing the final values.
+            try writer.syncData()
             for (k, v) in try f() { try writer.replaceMetadata(k, with: v) }
         }
         try writer.finish()
-        if check { try verify(c, planned, url, scratch: scratch) }
+        if check { try verify(c, planned, url, scratch: scratchSize == singleUseSize ? scratch : OwnedBytes(count: singleUseSize)) }
         return Summary(tensors: planned.count, bytes: total, largestTensorBytes: largest, checked: check)
     }
 

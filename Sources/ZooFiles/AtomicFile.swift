@@ -54,6 +54,25 @@ public enum AtomicFile {
         try write(data, to: URL(fileURLWithPath: path))
     }
 
+    /// Creates the file at `target` with `data` only if no file is there, atomically: a complete temporary
+    /// sibling is hard-linked to the final name (link(2) never replaces), so of several processes racing,
+    /// exactly one creates it and the others see the winner's complete file. Returns false when a file was
+    /// already there (it is left untouched).
+    public static func createIfAbsent(_ data: Data, at target: URL) throws -> Bool {
+        let dir = target.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let tmp = dir.appendingPathComponent(".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + target.lastPathComponent)
+        try write(data, to: tmp)
+        defer { unlink(tmp.path) }
+        guard link(tmp.path, target.path) == 0 else {
+            if errno == EEXIST { return false }
+            throw AtomicFileError(path: target.path, operation: "create", reason: errnoString())
+        }
+        let dfd = open(dir.path, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        return true
+    }
+
     /// rename(2) then fsync of the containing folder, so the new name survives a crash.
     public static func rename(_ from: URL, to target: URL) throws {
         guard Foundation.rename(from.path, target.path) == 0 else {

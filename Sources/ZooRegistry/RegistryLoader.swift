@@ -11,9 +11,13 @@ extension Registry {
         return try builtIn()
     }
 
+    /// The registry built into the binary: the package's `zoo.json`, embedded at build time.
     public static func builtIn() throws -> Registry {
-        try parse(Data(BuiltInRegistry.json.utf8), source: "built-in zoo.json")
+        try parse(builtInJSON, source: "built-in zoo.json")
     }
+
+    /// The bytes of the package's `zoo.json` as built into the binary (SwiftPM `embedInCode`).
+    public static var builtInJSON: Data { Data(PackageResources.zoo_json) }
 
     public static func load(file: String) throws -> Registry {
         let data: Data

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Imaging
 import Foundation
+import Runner
 import ZooRegistry
 import Tensors
 import ZooStore
@@ -112,24 +113,26 @@ struct ImageLimitOptions: ParsableArguments {
     }
 }
 
-/// `--threads N` (also $ZOO_THREADS) for every command that computes. Default: the CPUs this process may
-/// use (affinity mask, cgroup v2 cpu.max, SLURM_CPUS_PER_TASK); a larger N is lowered with a warning.
+/// `--threads N` (also $ZOO_THREADS) and `--pipelines K` for every command that runs the model. Default
+/// threads: the CPUs this process may use (affinity mask, cgroup v2 cpu.max, SLURM_CPUS_PER_TASK); a
+/// larger N is lowered with a warning. Default pipelines: from the threads and the free memory.
 struct ThreadOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Threads to compute on (default: the CPUs this process may use: affinity, cgroup cpu.max, SLURM_CPUS_PER_TASK; also $ZOO_THREADS).", valueName: "N"))
     var threads: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Images computed at once, each on threads/K threads, sharing the loaded weights (default: threads/2, fewer when memory is short; 1 for one image). The output is the same for every K.", valueName: "K"))
+    var pipelines: Int?
+
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        if let k = pipelines, k < 1 { throw ValidationError("--pipelines must be at least 1") }
     }
 
-    /// The engine options for the thread count chosen (a larger N lowered with a warning), OpenBLAS's
-    /// threading settled for them. Pass them to the model.
-    @discardableResult
-    func apply() -> EngineOptions {
+    /// The options of a model run: the thread budget (its warning printed), the decode options, the
+    /// pipelines asked for.
+    func runOptions(decode: DecodeOptions) -> RunOptions {
         let budget = CPUBudget.detect(requested: threads)
         if let w = budget.warning { Console.note("warning: " + w) }
-        let engine = EngineOptions(budget: budget)
-        engine.prepareBLAS()
-        return engine
+        return RunOptions(budget: budget, decode: decode, pipelines: pipelines)
     }
 }

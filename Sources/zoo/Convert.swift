@@ -211,42 +211,20 @@ struct Convert: ParsableCommand {
     }
 }
 
-/// MD5 of a file, computed on a background thread with its own reads.
+/// The MD5 of a file (`Checksum.md5(of:)`), computed on a background thread while the caller works.
 final class ConcurrentMD5: Sendable {
     private let group = DispatchGroup()
-    /// The digest or the failure, set once by the background read (before `group` is left).
+    /// The digest or the failure, set once by the background thread (before `group` is left).
     private let outcome = Mutex<Result<String, Error>?>(nil)
 
     init(known: String) { outcome.withLock { $0 = .success(known) } }
 
     init(path: String) {
         group.enter()
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+        Thread.detachNewThread { [self] in
             defer { group.leave() }
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                let e = CLIError(message: "cannot open \(path): \(String(cString: strerror(errno)))")
-                outcome.withLock { $0 = .failure(e) }
-                return
-            }
-            defer { close(fd) }
-            let size = 4 << 20
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-            defer { buffer.deallocate() }
-            var h = Insecure.MD5()
-            while true {
-                let n = read(fd, buffer.baseAddress, size)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let e = CLIError(message: "cannot read \(path): \(String(cString: strerror(errno)))")
-                    outcome.withLock { $0 = .failure(e) }
-                    return
-                }
-                if n == 0 { break }
-                h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
-            }
-            let digest = h.finalize().map { String(format: "%02x", $0) }.joined()
-            outcome.withLock { $0 = .success(digest) }
+            let r = Result { try Checksum.md5(of: URL(fileURLWithPath: path)) }
+            outcome.withLock { $0 = r }
         }
     }
 

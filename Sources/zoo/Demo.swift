@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import ZooFiles
 import PanopticFPN
+import DemoSupport
+import Imaging
 import Pipeline
+import Runner
 import SafeTensors
 import Tensors
 import TorchCheckpoint
@@ -17,7 +20,8 @@ struct Demo: ParsableCommand {
         the tool's own checkpoint writer; serves it and its .md5 from a mirror on 127.0.0.1; then runs the \
         real `zoo fetch` (MD5-verified), `zoo convert`, `zoo reproduce --split val` on a small dataset it \
         generates in the BDD100K layout (street-like scenes with exact ground-truth bitmasks) and \
-        `zoo vis`. Everything lives under --dir, with its own cache, so your zoo cache is not touched.
+        `zoo vis`, each through the same library code as the command it names, in this process. \
+        Everything lives under --dir, with its own cache, so your zoo cache is not touched.
 
         The weights are synthetic: the model sees noise, and its score means nothing. The demo shows the \
         machinery, not the model.
@@ -48,7 +52,6 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         try guarded {
-            threadOptions.apply()
             let total = Date()
             let root = URL(fileURLWithPath: dir).standardizedFileURL.path
             try prepare(root)
@@ -84,24 +87,49 @@ struct Demo: ParsableCommand {
             try writeRegistry(base: server.baseURL, to: registryFile)
             print("   mirror: \(server.baseURL) serves \(mirror); registry \(registryFile); cache \(cache)\n")
 
-            let env = ["ZOO_HOME": cache]
-            let reg = ["--registry", registryFile]
+            let cacheLayout = CacheLayout(root: URL(fileURLWithPath: cache))
+            let demoRegistry: Registry
+            do { demoRegistry = try Registry.load(path: registryFile) } catch { throw CLIError(error) }
+            let demoEntry: ModelEntry
+            do { demoEntry = try demoRegistry.resolve(entry.id) } catch { throw CLIError(error) }
             try step("3. zoo fetch \(entry.id) (from the local mirror, MD5-verified)") {
-                try runZoo(["fetch", entry.id] + reg, environment: env)
+                let printer = ProgressPrinter(mode: ProgressPrinter.automaticMode(quiet: false))
+                let store = Store(registry: demoRegistry, layout: cacheLayout, options: FetchOptions(), onEvent: printer.handle)
+                do { _ = try store.ensure(.model, for: demoEntry) } catch { throw CLIError(error) }
                 return "\(cache)"
             }
+            var safetensors = cache
             try step("4. zoo convert \(entry.id) (.pth -> .safetensors)") {
-                try runZoo(["convert", entry.id] + reg, environment: env)
-                return CacheLayout(root: URL(fileURLWithPath: cache)).safetensorsPath(for: entry)?.path ?? cache
+                guard let pth = cacheLayout.path(of: .model, for: demoEntry), let st = cacheLayout.safetensorsPath(for: demoEntry),
+                      let record = VerificationRecord.load(for: pth) else {
+                    throw CLIError(message: "internal: the demo's checkpoint is not in its cache after the fetch")
+                }
+                let started = Date()
+                let summary: CheckpointConversion.Summary
+                do {
+                    summary = try CheckpointConversion.zooCheckpoint(input: pth.path, output: st.path, zooID: demoEntry.id,
+                                                                     depth: demoEntry.depth, md5: record.md5,
+                                                                     converter: "zoo \(ZooVersion.string)")
+                } catch { throw CLIError(error) }
+                print(String(format: "wrote %@: %d tensors, %d bytes (%.2f s)", st.path, summary.tensors, summary.bytes,
+                             Date().timeIntervalSince(started)))
+                safetensors = st.path
+                return st.path
             }
             try step("5. zoo reproduce \(entry.id) --split val") {
-                var args = ["reproduce", entry.id, "--split", "val", "--data-root", data, "-o", out, "--synthetic-checkpoint"] + reg
-                if let scale { args += ["--scale", scale] }
-                try runZoo(args, environment: env)
+                try reproduce(entry: demoEntry, registry: demoRegistry, data: data, out: out, weights: safetensors,
+                              md5: cacheLayout.path(of: .model, for: demoEntry).flatMap { VerificationRecord.load(for: $0)?.md5 },
+                              cache: cacheLayout)
                 return "\(out)/pan_seg.json, \(out)/scores.json"
             }
             try step("6. zoo vis") {
-                try runZoo(["vis", "\(out)/pan_seg.json", "--images", "\(data)/images/10k/val", "-o", "\(out)/vis", "--quiet"], environment: env)
+                let frames: [FrameRecord]
+                do { frames = try Journal.read(URL(fileURLWithPath: "\(out)/journal.jsonl")).1 } catch { throw CLIError(error) }
+                let images = DatasetLayout(root: data, split: "val").imagesDirectory
+                do {
+                    try FileManager.default.createDirectory(atPath: "\(out)/vis", withIntermediateDirectories: true)
+                    for f in frames { try FrameOverlay.write(frame: f, imagePath: "\(images)/\(f.name)", directory: "\(out)/vis") }
+                } catch { throw CLIError(error) }
                 return "\(out)/vis/*.jpg"
             }
             print(String(format: "demo done in %.1f s. The weights were synthetic, so the PQ above means nothing;", Date().timeIntervalSince(total)))
@@ -145,7 +173,7 @@ struct Demo: ParsableCommand {
         }
         let st = URL(fileURLWithPath: dir + "/.synthetic.safetensors")
         do {
-            try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: st,
+            try SyntheticWeights.writeSafeTensors(spec: try ModelSpec.r50, seed: 1, to: st,
                                                   metadata: ["source": "zoo demo: synthetic weights (reference recipe, seed 1)"])
             try PyTorchWriter.write(try SafeTensorsFile(path: st.path), to: URL(fileURLWithPath: path), stateDictKey: "state_dict",
                                     meta: ["source": "zoo demo: synthetic weights (reference recipe, seed 1); not a trained model"])
@@ -155,7 +183,7 @@ struct Demo: ParsableCommand {
 
     /// The built-in registry with the local mirror as its only source.
     private func writeRegistry(base: String, to path: String) throws {
-        guard var root = try? JSONSerialization.jsonObject(with: Data(BuiltInRegistry.json.utf8)) as? [String: Any] else {
+        guard var root = try? JSONSerialization.jsonObject(with: Registry.builtInJSON) as? [String: Any] else {
             throw CLIError(message: "internal: the built-in registry is not JSON")
         }
         root["base_url"] = base
@@ -170,28 +198,35 @@ struct Demo: ParsableCommand {
         do { try AtomicFile.write(Data(text.utf8), to: path) } catch { throw CLIError(error) }
     }
 
-    /// Runs this `zoo` binary with `args`, its output going to ours; never reaches the network (only the
-    /// demo's registry, whose one source is the loopback mirror).
-    private func runZoo(_ args: [String], environment: [String: String]) throws {
-        let p = Process()
-        p.executableURL = Self.executable
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for k in ["ZOO_MIRROR", "ZOO_REGISTRY", "ZOO_OFFLINE", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] { env.removeValue(forKey: k) }
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        do { try p.run() } catch { throw CLIError(message: "cannot start \(Self.executable.path): \(SystemError.describe(error))") }
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw CLIError(message: "`zoo \(args.joined(separator: " "))` failed (exit \(p.terminationStatus)); see its messages above")
-        }
-    }
-
-    static var executable: URL {
-        if FileManager.default.fileExists(atPath: "/proc/self/exe") {
-            return URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        }
-        return Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+    /// `zoo reproduce ID --split val --data-root DATA -o OUT` on the demo's data: every image through the
+    /// model (Runner's loop), journalled, then pan_seg.json and the scores. The weights are synthetic, so
+    /// the score is printed but not compared.
+    private func reproduce(entry: ModelEntry, registry: Registry, data: String, out: String, weights: String, md5: String?,
+                           cache: CacheLayout) throws {
+        let started = Date()
+        let layout = DatasetLayout(root: data, split: "val")
+        let names: [String]
+        do { names = try layout.imageNames() } catch { throw CLIError(error) }
+        var config = registry.testConfig
+        let testScale = scale.flatMap(ScaleOption.parse)
+        if let s = testScale { config.imgScale = [s.long, s.short] }
+        let model = entry.id + (testScale.map { "@\($0.long)x\($0.short)" } ?? "")
+        let identity = "zoo \(entry.name)" + (md5.map { " md5 \($0)" } ?? "")
+        let journal: Journal
+        do {
+            journal = try Journal(url: URL(fileURLWithPath: "\(out)/journal.jsonl"), header: Journal.Header(model: model, weights: identity))
+        } catch { throw CLIError(error) }
+        let options = threadOptions.runOptions(decode: DecodeOptions(warningHandler: { Console.note("warning: " + $0) }))
+        let failures = try DatasetModelRun(layout: layout, config: config, registry: registry, options: options,
+                                           weights: WeightSource.file(weights, identity: identity), journal: journal,
+                                           visDirectory: nil, quiet: false).run(names, started: started)
+        guard failures.isEmpty else { throw CLIError(message: failures.joined(separator: "\n")) }
+        let frames = names.compactMap { journal.records[$0] }
+        do { try PanSegFile.write(frames, to: "\(out)/pan_seg.json") } catch { throw CLIError(error) }
+        Console.note("wrote \(out)/pan_seg.json (\(frames.count) frames)")
+        try ScoreReport(registry: registry, entry: entry, frames: frames, truth: .bitmasks(directory: layout.bitmaskDirectory),
+                        directory: out, nproc: nil, quiet: false, cache: cache)
+            .run(tolerance: nil, note: "synthetic weights: the score means nothing; the comparison with the published PQ is not applied")
     }
 }
 

@@ -11,8 +11,10 @@ struct Merge: ParsableCommand {
         discussion: """
         Each DIR is an output folder of `zoo reproduce --shard I/N` (holding journal.jsonl and run.json), \
         or a folder whose subfolders are (`zoo merge OUT` finds OUT/shard-0-of-4, ...). The shards must \
-        come from one run (same model, weights and split), all N of them, each finished. OUT/pan_seg.json \
-        is then byte for byte the file a single run writes. With --data-root (bitmask ground truth) or \
+        come from one run (same model, weights and split), all N of them, each finished, and agree with \
+        the shard count their parent folder records (shards.json). A folder holding both a whole run of \
+        its own (journal.jsonl, run.json) and shard folders is refused: give the shard folders \
+        themselves. The merged pan_seg.json is then byte for byte the file a single run writes. With --data-root (bitmask ground truth) or \
         --gt (Scalabel JSON) it is scored as `zoo reproduce` scores it.
         """)
 

@@ -5,7 +5,7 @@ import Imaging
 import Panoptic
 import PanopticFPN
 import Pipeline
-import Tensors
+import Runner
 import ZooRegistry
 import ZooStore
 
@@ -26,9 +26,12 @@ struct Reproduce: ParsableCommand {
         scored on the images they ran (the published PQ is then not comparable).
 
         On a cluster: --shard I/N takes every N-th image (sorted by name) from I; without it, a Slurm \
-        job array (SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job \
-        (JOB_COMPLETION_INDEX with --shards N) chooses the shard. Shard I of N writes to \
-        OUT/shard-I-of-N; `zoo merge OUT -o FINAL` combines them.
+        job array (task MIN + I*STEP of an --array=A-B or A-B:S runs shard I of SLURM_ARRAY_TASK_COUNT) \
+        or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with --shards N) chooses the shard. Shard I of \
+        N writes to OUT/shard-I-of-N; the first shard to start records the split in OUT/shards.json, so \
+        an array task resubmitted alone (sbatch --array=I) resumes exactly its own shard; a different \
+        shard count, a task outside the recorded array, or a whole run into a folder of shards is \
+        refused. `zoo merge OUT -o FINAL` combines the shards.
 
         --split test writes the submission file only.
         """)
@@ -60,7 +63,7 @@ struct Reproduce: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run shard I of N (0-based): every N-th image from I.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .long, help: ArgumentHelp("The number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("The number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs); with a Slurm array, checked against it.", valueName: "N"))
     var shards: Int?
 
     @Option(name: .long, help: ArgumentHelp("The largest accepted |PQ - published PQ-val|.", valueName: "PQ"))
@@ -97,17 +100,24 @@ struct Reproduce: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let engine = threadOptions.apply()
             let started = Date()
-            let decodeOptions = try limits.decodeOptions()
+            let options = threadOptions.runOptions(decode: try limits.decodeOptions())
             let registry = try registryOptions.load()
             let entry: ModelEntry
             do { entry = try registry.resolve(id) } catch { throw CLIError(error) }
             let pipelineErr = { (e: Error) in CLIError(e) }
 
             // What to run.
-            let shardChoice: Shard
-            do { shardChoice = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment) } catch { throw pipelineErr(error) }
+            // The shard: from the flags or the scheduler's environment, through the layout the output folder
+            // records (OUT/shards.json), so an array task resubmitted alone runs its own shard.
+            let base = output ?? "reproduce-\(entry.id)-\(split)"
+            let choice: ShardChoice
+            do {
+                choice = try Shard.resolve(flag: shard, shards: shards, environment: ProcessInfo.processInfo.environment,
+                                           recorded: try ShardRecord.read(from: base), recordPath: "\(base)/\(ShardRecord.fileName)")
+                try ShardFolders.check(base: base, for: choice.shard)
+            } catch { throw pipelineErr(error) }
+            let shardChoice = choice.shard
             let layout = DatasetLayout(root: dataRoot, split: split)
             let selection = ImageSelection(glob: images, shard: shardChoice, limit: limit)
             let names: [String]
@@ -116,12 +126,17 @@ struct Reproduce: ParsableCommand {
                 throw CLIError(message: "no image of \(layout.imagesDirectory) is selected (--images \(images ?? "*"), shard \(shardChoice)); check the pattern")
             }
 
+            // Every image's header (size within the pixel limit), before the weights load or anything is written.
+            try ImageInputs.preflight(names.map { "\(layout.imagesDirectory)/\($0)" }, options: options.decode)
+
             // The ground truth, checked before any compute.
             let truth: GroundTruth? = try split == "val" ? groundTruth(layout: layout, names: names) : nil
 
             // Where the results go.
-            let base = output ?? "reproduce-\(entry.id)-\(split)"
-            let dir = shardChoice.count > 1 ? "\(base)/shard-\(shardChoice.index)-of-\(shardChoice.count)" : base
+            if let record = choice.record {
+                do { try record.commit(in: base) } catch { throw pipelineErr(error) }
+            }
+            let dir = shardChoice.count > 1 ? "\(base)/\(ShardFolders.name(shardChoice))" : base
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw CLIError(message: "\(dir): cannot create the output folder (\(SystemError.describe(error)))")
             }
@@ -148,17 +163,11 @@ struct Reproduce: ParsableCommand {
             // The model, on the images not done yet.
             var failures: [String] = []
             if !todo.isEmpty {
-                let store = try weightSource.load()
                 var config = registry.testConfig
                 if let s = testScale { config.imgScale = [s.long, s.short] }
-                let fpn: PanopticFPN
-                do { fpn = try PanopticFPN(weights: store, config: config, numThings: registry.numThings, numStuff: registry.numStuff) } catch { throw CLIError(error) }
-                if !quiet {
-                    Console.note(String(format: "model: Panoptic FPN R-%d (%@), ready in %.2f s", fpn.depth, weightSource.identity, Date().timeIntervalSince(started)))
-                }
-                failures = try DatasetRun(model: fpn, classes: registry.classes, directory: layout.imagesDirectory,
-                                          journal: journal, visDirectory: vis ? "\(dir)/vis" : nil, quiet: quiet,
-                                          engine: engine, decodeOptions: decodeOptions).run(todo)
+                failures = try DatasetModelRun(layout: layout, config: config, registry: registry, options: options,
+                                               weights: weightSource, journal: journal, visDirectory: vis ? "\(dir)/vis" : nil,
+                                               quiet: quiet).run(todo, started: started)
             }
             if !failures.isEmpty {
                 let done = names.filter { journal.contains($0) }.count
@@ -222,21 +231,16 @@ struct Reproduce: ParsableCommand {
         return truth
     }
 
-    struct WeightSource {
-        var identity: String
-        var load: () throws -> WeightStore
-    }
-
     private func loadWeights(registry: Registry, entry: ModelEntry) throws -> WeightSource {
-        if let s = weightOptions.syntheticSource { return WeightSource(identity: s.identity, load: s.load) }
+        if let s = try weightOptions.syntheticSource() { return s }
         if let w = weightOptions.weights {
             let size = ((try? FileManager.default.attributesOfItem(atPath: w))?[.size] as? NSNumber)?.intValue ?? 0
             guard size > 0 else { throw CLIError(message: "\(w): no such weights file") }
-            return WeightSource(identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)") { try Run.fileStore(w) }
+            return WeightSource.file(w, identity: "file \((w as NSString).lastPathComponent) (\(size) bytes)")
         }
         let st = try ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryOptions.registry,
                                                     network: network)
-        return WeightSource(identity: ModelWeights.identity(of: entry)) { try Run.fileStore(st.path) }
+        return WeightSource.file(st.path, identity: ModelWeights.identity(of: entry))
     }
 }
 

@@ -16,6 +16,8 @@ struct ScoreReport {
     let directory: String
     let nproc: Int?
     let quiet: Bool
+    /// Where the published scores and predictions are looked for.
+    var cache = CacheLayout()
 
     /// - Parameters:
     ///   - tolerance: fail when |PQ - published PQ-val| exceeds it; nil when the run is not comparable.
@@ -73,7 +75,7 @@ struct ScoreReport {
 
     /// PQ per category, STUFF, THING and OVERALL from the cached `scores_val` file (an `--out-file` JSON).
     private func publishedScores() -> [String: Double]? {
-        guard let path = CacheLayout().path(of: .scores_val, for: entry),
+        guard let path = cache.path(of: .scores_val, for: entry),
               let data = FileManager.default.contents(atPath: path.path),
               let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let pq = root["PQ"] as? [[String: Any]] else { return nil }
@@ -84,7 +86,7 @@ struct ScoreReport {
 
     /// When the zoo's own predictions are cached, how far ours are from them, per image and overall.
     private func comparePublishedPredictions() {
-        guard let path = CacheLayout().path(of: .preds, for: entry), FileManager.default.fileExists(atPath: path.path) else {
+        guard let path = cache.path(of: .preds, for: entry), FileManager.default.fileExists(atPath: path.path) else {
             if !quiet { Console.note("published predictions: not in the cache (`zoo fetch \(entry.id) --with preds` to compare with them)") }
             return
         }

@@ -1,66 +1,50 @@
 import Foundation
-import ZooFiles
-import Imaging
-import Panoptic
-import PanopticFPN
 import Pipeline
+import PanopticFPN
 import Tensors
+import Runner
+import ZooRegistry
 
-/// Runs the model over the images of a dataset folder, journalling each result as it is made; the next
-/// image is decoded while the current one is computed. An unreadable image is reported and skipped, so
-/// the others still get done; the caller fails the run at the end.
-struct DatasetRun {
-    let model: PanopticFPN
-    let classes: [String]
-    let directory: String
+/// The model over the images of a dataset folder, each result journalled as it is made (Runner's loop,
+/// as `zoo run`); an image that cannot be decoded is skipped and returned as a message. Used by
+/// `zoo reproduce` and `zoo demo`.
+struct DatasetModelRun {
+    let layout: DatasetLayout
+    let config: TestConfig
+    let registry: Registry
+    let options: RunOptions
+    let weights: WeightSource
     let journal: Journal
     let visDirectory: String?
     let quiet: Bool
-    let engine: EngineOptions
-    /// The pixel limit and warning handler of every decode.
-    let decodeOptions: DecodeOptions
 
     /// Returns one message per image that could not be run.
-    func run(_ names: [String]) throws -> [String] {
-        let decodeQueue = DispatchQueue(label: "zoo.reproduce.decode")
-        func decode(_ i: Int) -> Pending<BGRImage> {
-            let path = "\(directory)/\(names[i])"
-            let options = decodeOptions
-            return Pending(on: decodeQueue) { try BGRImage.load(path: path, options: options) }
+    func run(_ todo: [String], started: Date) throws -> [String] {
+        let plan = options.plan(images: todo.count, config: config)
+        let engine = options.engine(images: todo.count, pipelines: plan.count)
+        let store: WeightStore
+        do { store = try weights.load() } catch { throw CLIError(error) }
+        let fpn: PanopticFPN
+        do { fpn = try PanopticFPN(weights: store, config: config, numThings: registry.numThings, numStuff: registry.numStuff) } catch { throw CLIError(error) }
+        if !quiet {
+            Console.note(String(format: "model: Panoptic FPN R-%d (%@), ready in %.2f s; %d pipeline(s) x %d thread(s)", fpn.depth,
+                                weights.identity, Date().timeIntervalSince(started), plan.count, plan.threadsPerPipeline))
         }
-        let progress = ProgressLine(total: names.count, quiet: quiet)
-        var failures: [String] = []
-        var next: Pending<BGRImage>? = names.isEmpty ? nil : decode(0)
-        for (i, name) in names.enumerated() {
-            guard let pending = next else { break }
-            next = i + 1 < names.count ? decode(i + 1) : nil
-            let image: BGRImage
-            do { image = try pending.get() } catch {
-                failures.append("\(directory)/\(name): cannot read the image (\(error))")
-                progress.fail("\(name): cannot read the image, skipped")
-                continue
+        let output = JournalOutput(journal: journal, classes: registry.classes,
+                                   instanceOffset: config.panoptic.instanceOffset, visDirectory: visDirectory)
+        let progress = ProgressLine(total: todo.count, quiet: quiet)
+        output.onFrame = { outcome, segments in
+            if let segments {
+                progress.step(name: outcome.name, segments: segments, seconds: outcome.seconds)
+            } else {
+                progress.fail("\(outcome.name): cannot read the image, skipped")
             }
-            let started = Date()
-            let result = model(image, engine: engine)
-            let labels: [ScalabelWriter.Label]
-            do {
-                labels = try ScalabelWriter.panopticLabels(panMap: result.panoptic, height: result.height,
-                                                           width: result.width, classes: classes)
-            } catch { throw CLIError(error) }
-            let frame = FrameRecord(name: name, labels: labels.map(SegmentRecord.init))
-            // The journal keeps no timings, so a resumed run writes exactly the same final file.
-            do { try journal.record(frame) } catch { throw CLIError(error) }
-            if let vis = visDirectory {
-                do {
-                    try FileName.checked(name, what: "image")
-                    try FileManager.default.createDirectory(atPath: vis, withIntermediateDirectories: true)
-                    try AtomicFile.write(Data(try FrameOverlay.jpeg(image: image, frame: frame)), to: "\(vis)/\((name as NSString).deletingPathExtension).jpg")
-                } catch { throw CLIError(error) }
-            }
-            progress.step(name: name, segments: labels.count, seconds: Date().timeIntervalSince(started))
         }
+        let loop = FrameLoop(model: fpn, paths: todo.map { "\(layout.imagesDirectory)/\($0)" }, pipelines: plan.count,
+                             decode: options.decode, onUnreadable: .skip, engine: engine)
+        do { try loop.run(into: output) } catch { throw CLIError(error) }
         progress.finish()
-        return failures
+        return output.failures
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Imaging
 import Panoptic
 import PanopticFPN
+import Runner
 import Tensors
 import TorchCheckpoint
 import ZooRegistry
@@ -22,8 +23,9 @@ struct Run: ParsableCommand {
         DIR/bitmasks/<stem>.png holds the BDD100K bitmask of each image; with --vis, DIR/vis/<stem>.jpg an \
         overlay of the segments on the image.
 
-        An image that cannot be read stops the run with an error; the frames of the images before it are \
-        kept in pan_seg.json.
+        Every input's header is checked before the weights load. An image that still cannot be decoded stops \
+        the run with an error, and no pan_seg.json is written (a partial file would pass for a complete one); \
+        bitmasks and overlays already written stay.
 
         The matrix products run on zoo's AVX-512 SGEMM where the CPU has AVX-512, else on OpenBLAS; \
         ZOO_GEMM=openblas picks OpenBLAS (--profile names the one in use).
@@ -61,35 +63,50 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try guarded {
-            var engine = threadOptions.apply()
             let registry = try registryOptions.load()
             let started = Date()
             var inputs = items
             let source = try weightSource(registry: registry, inputs: &inputs)
             let images = try ImageInputs.collect(inputs)
-            let decodeOptions = try limits.decodeOptions()
+            let options = threadOptions.runOptions(decode: try limits.decodeOptions())
             // Preflight, before the weights load: every input's header, and the output folder.
-            try ImageInputs.preflight(images, options: decodeOptions)
+            try ImageInputs.preflight(images, options: options.decode)
             try OutputFolder.check(output)
-            // One image: each layer's Winograd weights are used once, so they are not kept.
-            engine.keepWinogradWeights = images.count > 1
+            let plan = options.plan(images: images.count, config: registry.testConfig)
+            let engine = options.engine(images: images.count, pipelines: plan.count)
             // The first image decodes while the weights load.
-            let first = images.first.map { RunLoop.decode($0, options: decodeOptions) }
-            let store = try source()
+            let first = images.first.map { FrameLoop.startDecoding($0, options: options.decode) }
+            let store: WeightStore
+            do { store = try source.load() } catch let e as CLIError { throw e } catch { throw CLIError(error) }
             let model: PanopticFPN
             do { model = try PanopticFPN(weights: store, registry: registry) } catch { throw CLIError(error) }
             if !quiet {
                 Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
-                                    weightDescription, Date().timeIntervalSince(started)))
+                                    source.identity, Date().timeIntervalSince(started)))
                 if profile {
-                    Console.note("threads: \(engine.threads) (\(engine.threadsReason))")
-                    Console.note("sgemm: \(engine.sgemmName), \(engine.threads) threads")
+                    Console.note("threads: \(options.threads) (\(options.budget.reason))")
+                    Console.note("pipelines: \(plan.count) x \(plan.threadsPerPipeline) thread(s) (\(plan.reason))")
+                    Console.note("sgemm: \(engine.sgemmName), \(engine.threads) threads per image")
                 }
             }
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-            let writer = try OutputWriter(directory: output, classes: registry.classes, bitmasks: bitmasks, vis: vis)
-            try RunLoop.run(model: model, images: images, first: first, writer: writer, profile: profile, quiet: quiet,
-                            engine: engine, decodeOptions: decodeOptions)
+            let writer: PanSegOutput
+            do {
+                writer = try PanSegOutput(directory: output, classes: registry.classes,
+                                          instanceOffset: registry.testConfig.panoptic.instanceOffset, bitmasks: bitmasks, vis: vis)
+            } catch { throw CLIError(error) }
+            let quiet = self.quiet
+            writer.onFrame = { outcome, detections, segments in
+                if let p = outcome.profile { Console.note(p) }
+                if !quiet {
+                    Console.note(String(format: "[%d/%d] %@: %d detections, %d segments, %.2f s", outcome.index + 1, outcome.total,
+                                        outcome.name, detections, segments, outcome.seconds))
+                }
+            }
+            let loop = FrameLoop(model: model, paths: images, pipelines: plan.count, decode: options.decode, profile: profile,
+                                 engine: engine)
+            do { try loop.run(into: writer, first: first) } catch let RunnerError.image(path, reason) {
+                throw CLIError(message: "\(path): cannot read the image (\(reason)); no \(writer.jsonPath) was written (\(writer.written) of \(images.count) image(s) were run)")
+            } catch { throw CLIError(error) }
             if !quiet {
                 Console.note(String(format: "wrote %@ (%d frames) in %.2f s", writer.jsonPath, images.count,
                                     Date().timeIntervalSince(started)))
@@ -97,17 +114,11 @@ struct Run: ParsableCommand {
         }
     }
 
-    private var weightDescription: String {
-        if let s = weightOptions.syntheticSource { return s.identity }
-        if let w = weightOptions.weights { return w }
-        return "cache"
-    }
-
     /// Where the weights come from: --synthetic, --weights, or a zoo id given as the first item (removed from
-    /// `inputs`). Returns the loader, run once the inputs are checked.
-    private func weightSource(registry: Registry, inputs: inout [String]) throws -> () throws -> WeightStore {
-        if let s = weightOptions.syntheticSource { return s.load }
-        if let w = weightOptions.weights { return { try Self.fileStore(w) } }
+    /// `inputs`). Loaded once the inputs are checked.
+    private func weightSource(registry: Registry, inputs: inout [String]) throws -> WeightSource {
+        if let s = try weightOptions.syntheticSource() { return s }
+        if let w = weightOptions.weights { return WeightSource.file(w) }
         guard let first = inputs.first else { throw CLIError(message: "no model: give a zoo id, --weights or --synthetic") }
         let looksLikeImage = ImageInputs.extensions.contains((first as NSString).pathExtension.lowercased())
         if FileManager.default.fileExists(atPath: first) || first.contains("/") || looksLikeImage {
@@ -117,26 +128,10 @@ struct Run: ParsableCommand {
         do { entry = try registry.resolve(first) } catch { throw CLIError(error) }
         inputs.removeFirst()
         let network = self.network, registryPath = registryOptions.registry
-        return {
-            try Self.fileStore(ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryPath,
-                                                              network: network).path)
+        return WeightSource(identity: "cache") {
+            try WeightSource.openWeights(ModelWeights.cachedSafetensors(entry: entry, registry: registry, registryPath: registryPath,
+                                                                        network: network).path)
         }
-    }
-
-    static func fileStore(_ path: String) throws -> WeightStore {
-        guard let fh = FileHandle(forReadingAtPath: path) else { throw CLIError(message: "\(path): cannot open the weights file") }
-        let head = (try? fh.read(upToCount: 512)).map { [UInt8]($0) } ?? []
-        try? fh.close()
-        do {
-            switch FileKind.detect(head) {
-            case .safetensors:
-                let store = try SafeTensorsWeightStore(path: path)
-                store.preload()
-                return store
-            case .zip, .legacy, .pickle: return try CheckpointWeightStore(path: path)
-            default: throw CLIError(message: "\(path): neither a .safetensors nor a PyTorch checkpoint")
-            }
-        } catch let e as CLIError { throw e } catch { throw CLIError(message: "\(path): \(error)") }
     }
 }
 
@@ -160,13 +155,18 @@ enum OutputFolder {
 enum ImageInputs {
     static let extensions: Set<String> = ["jpg", "jpeg", "png"]
 
-    /// Reads each image's header (JPEG SOF / PNG IHDR) and checks it against the limits.
+    /// Reads each image's header (JPEG SOF / PNG IHDR) and checks it against the limits; every refused
+    /// image is named (the first ten), so one pass finds them all.
     static func preflight(_ images: [String], options: DecodeOptions) throws {
+        var refused: [String] = []
         for path in images {
-            do { _ = try ImageHeader.read(path: path, options: options) } catch {
-                throw CLIError(message: "\(error); nothing was run")
-            }
+            do { _ = try ImageHeader.read(path: path, options: options) } catch { refused.append("\(error)") }
         }
+        guard !refused.isEmpty else { return }
+        if refused.count == 1 { throw CLIError(message: "\(refused[0]); nothing was run") }
+        throw CLIError(message: "\(refused.count) of \(images.count) image(s) cannot be read:\n  "
+                       + refused.prefix(10).joined(separator: "\n  ") + (refused.count > 10 ? "\n  ..." : "")
+                       + "\nnothing was run; replace or remove them (or narrow the run) and run again")
     }
 
     static func collect(_ items: [String]) throws -> [String] {

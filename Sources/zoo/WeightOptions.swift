@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PanopticFPN
+import Runner
 import ZooRegistry
 import ZooStore
 
@@ -23,10 +24,9 @@ struct WeightOptions: ParsableArguments {
     }
 
     /// The synthetic weights asked for, with a name for logs and journals; nil without `--synthetic`.
-    var syntheticSource: (identity: String, load: () -> WeightStore)? {
-        guard let s = synthetic?.lowercased() else { return nil }
-        let r50 = s == "r50", seed = self.seed ?? (r50 ? 1 : 3)
-        return ("synthetic \(s) seed \(seed)", { SyntheticWeights.make(spec: r50 ? ModelSpec.r50 : ModelSpec.r101, seed: seed) })
+    func syntheticSource() throws -> WeightSource? {
+        guard let s = synthetic else { return nil }
+        do { return try WeightSource.synthetic(s, seed: seed) } catch { throw CLIError(error) }
     }
 }
 
@@ -44,12 +44,16 @@ enum ModelWeights {
             throw CLIError(error)
         }
         if !network.quiet { Console.note("converting \(entry.id) to \(st.lastPathComponent) (once)") }
-        var args = [entry.id]
-        if let r = registryPath { args += ["--registry", r] }
-        try Convert.parse(args).run()
-        guard FileManager.default.fileExists(atPath: st.path) else {
-            throw CLIError(message: "converting \(entry.id) left no .safetensors in the cache; run `zoo convert \(entry.id)` to see why")
+        guard let pth = cache.path(of: .model, for: entry), let record = VerificationRecord.load(for: pth),
+              record.matches(fileAt: pth) else {
+            throw CLIError(message: "\(entry.id): the checkpoint in the cache is not verified (or changed since); run `zoo fetch \(entry.id)`")
         }
+        let summary: CheckpointConversion.Summary
+        do {
+            summary = try CheckpointConversion.zooCheckpoint(input: pth.path, output: st.path, zooID: entry.id, depth: entry.depth,
+                                                             md5: record.md5, converter: "zoo \(ZooVersion.string)")
+        } catch { throw CLIError(error) }
+        if !network.quiet { Console.note("wrote \(st.path): \(summary.tensors) tensors, \(summary.bytes) bytes") }
         return st
     }
 

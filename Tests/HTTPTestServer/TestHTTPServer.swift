@@ -1,5 +1,5 @@
 import Foundation
-import Pipeline
+import DemoSupport
 #if canImport(Glibc)
 import Glibc
 #endif

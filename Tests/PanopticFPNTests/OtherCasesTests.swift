@@ -40,7 +40,7 @@ final class OtherCasesTests: XCTestCase {
     }
 
     func testR101Seed3SmallImage() throws {
-        try check(tag: "r101", spec: ModelSpec.r101, seed: 3, image: "small_192x320.jpg",
+        try check(tag: "r101", spec: try ModelSpec.r101, seed: 3, image: "small_192x320.jpg",
                   config: try PreprocessConfig(try Registry.builtIn().testConfig).scaled(to: (320, 192)), depth: 101)
     }
 
@@ -52,13 +52,13 @@ final class OtherCasesTests: XCTestCase {
         XCTAssertTrue(image.meta.imgShape == (720, 960) && image.meta.oriShape == (375, 500))
         XCTAssertEqual(image.meta.scaleFactor.w, 1.92, accuracy: 1e-6)
         XCTAssertEqual(image.input.data[(0 * 736 + 730) * 960 + 5], 0, "padding rows are zero")
-        try check(tag: "coffee", spec: ModelSpec.r50, seed: 1, image: "coffee_375x500.jpg",
+        try check(tag: "coffee", spec: try ModelSpec.r50, seed: 1, image: "coffee_375x500.jpg",
                   config: try PreprocessConfig(try Registry.builtIn().testConfig), depth: 50)
     }
 
     func testUnknownDepthIsAnError() throws {
         var store = InMemoryWeightStore()
-        let full = SyntheticWeights.make(spec: ModelSpec.r50, seed: 1)
+        let full = SyntheticWeights.make(spec: try ModelSpec.r50, seed: 1)
         for k in full.keys where !k.hasPrefix("backbone.layer3.5.") { store.set(k, try full.tensor(k)) }
         XCTAssertThrowsError(try DenseModel(binder: WeightBinder(store: store), registry: try Registry.builtIn())) { e in
             guard case PanopticFPNError.unknownDepth(let why) = e else { return XCTFail("\(e)") }
@@ -67,7 +67,7 @@ final class OtherCasesTests: XCTestCase {
     }
 
     func testMisshapedKeyIsReportedAfterBinding() throws {
-        var store = SyntheticWeights.make(spec: ModelSpec.r50, seed: 1)
+        var store = SyntheticWeights.make(spec: try ModelSpec.r50, seed: 1)
         store.set("neck.fpn_convs.0.conv.bias", Tensor(zeros: [255]))
         let binder = WeightBinder(store: store)
         _ = try DenseModel(binder: binder, registry: try Registry.builtIn())

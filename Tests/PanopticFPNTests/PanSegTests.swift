@@ -11,7 +11,8 @@ final class PanSegTests: XCTestCase {
         let classes = try Registry.builtIn().classes
         return try ScalabelWriter.document(frames: frames.map { name, r in
             (name: name, labels: try ScalabelWriter.panopticLabels(panMap: r.panoptic, height: r.height,
-                                                                    width: r.width, classes: classes))
+                                                                    width: r.width, classes: classes,
+                                                                    instanceOffset: r.instanceOffset))
         })
     }
 
@@ -62,6 +63,7 @@ final class PanSegTests: XCTestCase {
     func testWriterGivesTheReferenceBytesFromTheReferenceMaps() throws {
         func frame(_ dir: String, _ h: Int, _ w: Int) throws -> PanopticResult {
             PanopticResult(height: h, width: w, panoptic: try HeadsFixtures.runs("\(dir)/pan_results.runs"),
+                           instanceOffset: Int32(try Registry.builtIn().testConfig.panoptic.instanceOffset),
                            detections: [])
         }
         let small = try Self.document([("small_192x320.jpg", try frame("small", 192, 320))])

@@ -18,7 +18,7 @@ final class PanopticFPNTests: XCTestCase {
         let registry = try Registry.builtIn()
         var config = registry.testConfig
         if small { config.imgScale = [320, 192] }
-        let spec = depth == 50 ? ModelSpec.r50 : ModelSpec.r101
+        let spec = depth == 50 ? try ModelSpec.r50 : try ModelSpec.r101
         let store = SyntheticWeights.make(spec: spec, seed: depth == 50 ? 1 : 3)
         let m = try PanopticFPN(weights: store, config: config, numThings: registry.numThings,
                                 numStuff: registry.numStuff)

@@ -15,7 +15,7 @@ final class ReferenceTests: XCTestCase {
 
     func run() throws -> (PreprocessedImage, DenseOutputs) {
         if let c = Self.cached.withLock({ $0 }) { return c }
-        let binder = WeightBinder(store: SyntheticWeights.make(spec: ModelSpec.r50, seed: 1))
+        let binder = WeightBinder(store: SyntheticWeights.make(spec: try ModelSpec.r50, seed: 1))
         let model = try DenseModel(binder: binder, registry: try Registry.builtIn())
         try binder.finish(allowingUnusedPrefixes: ["roi_head."])
         XCTAssertEqual(model.backbone.depth, 50)

@@ -28,6 +28,20 @@ final class ScalabelTests: XCTestCase {
         return (map, first.height, first.width)
     }
 
+    /// The offset comes from the caller (the model's test config) and must leave room for every class.
+    func testPanopticLabelsUseTheGivenInstanceOffset() throws {
+        let classes = ["a", "b", "c"]
+        let map: [Int32] = [0, 3, 2 + 10 * 1, 2 + 10 * 2]
+        let labels = try ScalabelWriter.panopticLabels(panMap: map, height: 2, width: 2, classes: classes, instanceOffset: 10)
+        XCTAssertEqual(labels.map(\.id), ["0", "12", "22"])
+        XCTAssertEqual(labels.map(\.category), ["a", "c", "c"])
+        let other = try ScalabelWriter.panopticLabels(panMap: [0, 3, 2 + 100], height: 1, width: 3, classes: classes,
+                                                      instanceOffset: 100)
+        XCTAssertEqual(other.map(\.category), ["a", "c"])
+        XCTAssertThrowsError(try ScalabelWriter.panopticLabels(panMap: map, height: 2, width: 2, classes: classes,
+                                                               instanceOffset: 3))
+    }
+
     /// mmdetection's reference outputs (bdd100k-models convert_format + scalabel save), rebuilt from
     /// the panoptic maps they describe: same bytes.
     func testWriterReproducesReferenceFilesByteForByte() throws {
@@ -39,7 +53,8 @@ final class ScalabelTests: XCTestCase {
             var out: [(name: String, labels: [ScalabelWriter.Label])] = []
             for f in frames {
                 let (map, h, w) = try panopticMap(f)
-                let labels = try ScalabelWriter.panopticLabels(panMap: map, height: h, width: w)
+                // The reference files were made with mmdetection's INSTANCE_OFFSET, 1000.
+                let labels = try ScalabelWriter.panopticLabels(panMap: map, height: h, width: w, instanceOffset: 1000)
                 XCTAssertEqual(labels.count, f.labels?.count)
                 out.append((f.name, labels))
             }
@@ -55,6 +70,27 @@ final class ScalabelTests: XCTestCase {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dest)), expected, name)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["pan_seg.json"])
         }
+    }
+
+    /// `discard()` after frames were appended leaves nothing: no file at the destination, no temporary file,
+    /// and an older file at the destination untouched; `finish()` after it is refused.
+    func testDiscardLeavesNoPartialFile() throws {
+        let dir = try Fixtures.tempDirectory(self)
+        let dest = dir + "/pan_seg.json"
+        let writer = try ScalabelWriter(path: dest)
+        try writer.append(name: "a.jpg", labels: [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).count, 1, "the temporary file")
+        writer.discard()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        XCTAssertThrowsError(try writer.finish())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+
+        try Data("old".utf8).write(to: URL(fileURLWithPath: dest))
+        let second = try ScalabelWriter(path: dest)
+        try second.append(name: "b.jpg", labels: [])
+        second.discard()
+        XCTAssertEqual(try String(contentsOfFile: dest, encoding: .utf8), "old")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["pan_seg.json"])
     }
 
     func testEmptyDocumentsAreWhatPythonWrites() {

@@ -18,13 +18,15 @@ final class RunEvaluationTests: XCTestCase {
     /// `class + 1000 * k`, VOID = 40), as journalled labels.
     private func perfectFrame(_ scene: SyntheticScene, name: String) throws -> FrameRecord {
         let classes = BDD100K.modelClasses
+        let offset: Int32 = 1000
         var pan = [Int32](repeating: Int32(classes.count), count: scene.width * scene.height)
         for i in 0..<pan.count where scene.category[i] != 0 {
             let name = BDD100K.categoryNames[Int(scene.category[i])]
             guard let c = classes.firstIndex(of: name) else { continue }
-            pan[i] = BDD100K.isThing(Int(scene.category[i])) ? Int32(c) + 1000 * Int32(scene.instance[i] - 30) : Int32(c)
+            pan[i] = BDD100K.isThing(Int(scene.category[i])) ? Int32(c) + offset * Int32(scene.instance[i] - 30) : Int32(c)
         }
-        let labels = try ScalabelWriter.panopticLabels(panMap: pan, height: scene.height, width: scene.width, classes: classes)
+        let labels = try ScalabelWriter.panopticLabels(panMap: pan, height: scene.height, width: scene.width, classes: classes,
+                                                       instanceOffset: offset)
         return FrameRecord(name: name, labels: labels.map(SegmentRecord.init))
     }
 

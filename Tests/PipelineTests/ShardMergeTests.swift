@@ -62,6 +62,37 @@ final class ShardMergeTests: XCTestCase {
         }
     }
 
+    /// The silent merge: a resubmitted task ran every image into OUT itself; `zoo merge OUT` took
+    /// OUT's own journal and ignored the shards. Now such a folder is refused; its shard folders, given
+    /// one by one, still merge.
+    func testAFolderWithAWholeRunAndShardsIsRefused() throws {
+        let dirs = try (0..<3).map { try writeShard($0, of: 3) }
+        let out = dir.appendingPathComponent("out").path
+        let j = try Journal(url: URL(fileURLWithPath: out + "/" + RunManifest.journalName),
+                            header: Journal.Header(model: "r50_1x", weights: "synthetic r50 seed 1"))
+        for name in names { try j.record(frame(name)) }
+        try RunManifest(model: "r50_1x", weights: "synthetic r50 seed 1", split: "val", shard: .whole, images: names).write(to: out)
+        XCTAssertThrowsError(try ShardMerge.runDirectories([out])) { e in
+            XCTAssertTrue("\(e)".contains("both a whole run of its own"), "\(e)")
+            XCTAssertTrue("\(e)".contains("shard-0-of-3"), "\(e)")
+        }
+        XCTAssertEqual(try ShardMerge.merge(try ShardMerge.runDirectories(dirs)).frames.map(\.name), names)
+        // Only a run manifest beside a shard record is refused too.
+        try FileManager.default.removeItem(atPath: out + "/" + RunManifest.journalName)
+        for d in dirs { try FileManager.default.removeItem(atPath: d) }
+        try ShardRecord(count: 3).commit(in: out)
+        XCTAssertThrowsError(try ShardMerge.runDirectories([out])) { e in XCTAssertTrue("\(e)".contains("both"), "\(e)") }
+    }
+
+    func testTheRecordedShardCountMustMatch() throws {
+        for i in 0..<2 { try writeShard(i, of: 2) }
+        let out = dir.appendingPathComponent("out").path
+        try ShardRecord(count: 3).commit(in: out)
+        XCTAssertThrowsError(try ShardMerge.merge(try ShardMerge.runDirectories([out]))) { e in
+            XCTAssertTrue("\(e)".contains("records 3 shards"), "\(e)")
+        }
+    }
+
     func testManifestRoundTrip() throws {
         let m = RunManifest(model: "r50_1x", weights: "w", split: "val", shard: try Shard(parsing: "2/4"), images: ["a.jpg"], narrowed: true)
         try m.write(to: dir.path)

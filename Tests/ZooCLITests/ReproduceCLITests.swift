@@ -68,6 +68,21 @@ final class ReproduceCLITests: XCTestCase {
         XCTAssertTrue(two.stderr.contains("2/3"), two.stderr)
     }
 
+    /// Two pipelines (one thread each) journal the frames in the order of the images and give the same
+    /// journal and final file as one pipeline on two threads.
+    func testPipelinesKeepTheJournalOrderAndBytes() throws {
+        let one = work.appendingPathComponent("one").path, two = work.appendingPathComponent("two").path
+        let r1 = try reproduce(["--threads", "2", "--pipelines", "1"], out: one)
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try reproduce(["--threads", "2", "--pipelines", "2"], out: two)
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("2 pipeline(s) x 1 thread(s)"), r2.stderr)
+        XCTAssertEqual(try Journal.read(URL(fileURLWithPath: "\(two)/journal.jsonl")).1.map(\.name),
+                       ["synthetic-0000.jpg", "synthetic-0001.jpg", "synthetic-0002.jpg"])
+        XCTAssertEqual(try bytes("\(one)/journal.jsonl"), try bytes("\(two)/journal.jsonl"))
+        XCTAssertEqual(try bytes("\(one)/pan_seg.json"), try bytes("\(two)/pan_seg.json"))
+    }
+
     func testResumeAfterInterruptionGivesTheSameFinalFile() throws {
         let single = work.appendingPathComponent("single").path
         XCTAssertEqual(try reproduce([], out: single).status, 0)
@@ -115,14 +130,26 @@ final class ReproduceCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("ground truth missing for 1 of 3 image(s)"), r.stderr)
         XCTAssertTrue(r.stderr.contains("synthetic-0001.jpg"), r.stderr)
         try FileManager.default.moveItem(atPath: gt + ".away", toPath: gt)
-        // A corrupt JPEG: the other images are done and kept, no final file, non-zero exit.
-        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: URL(fileURLWithPath: "\(layout.imagesDirectory)/synthetic-0001.jpg"))
+        // A JPEG cut inside its header: refused from the header, before the weights load; nothing written.
+        let bad = "\(layout.imagesDirectory)/synthetic-0001.jpg"
+        let good = try bytes(bad)
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).write(to: URL(fileURLWithPath: bad))
+        r = try reproduce([], out: out)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("synthetic-0001.jpg"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("nothing was run"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("model:"), "the weights must not load: \(r.stderr)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output folder when nothing ran")
+        // A sound header over data that cannot be decoded: the other images are done and kept, no final
+        // file, non-zero exit.
+        try Self.undecodablePNG().write(to: URL(fileURLWithPath: bad))
         r = try reproduce([], out: out)
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("synthetic-0001.jpg: cannot read the image"), r.stderr)
         XCTAssertTrue(r.stderr.contains("the 2 image(s) done are kept"), r.stderr)
         XCTAssertEqual(try Journal.read(URL(fileURLWithPath: "\(out)/journal.jsonl")).1.map(\.name), ["synthetic-0000.jpg", "synthetic-0002.jpg"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(out)/pan_seg.json"))
+        try good.write(to: URL(fileURLWithPath: bad))
         // --split test writes the submission file only.
         let test = work.appendingPathComponent("test").path
         try SyntheticDataset.write(root: data, split: "test", count: 1, width: 160, height: 96)
@@ -131,6 +158,27 @@ final class ReproduceCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("Submission file: \(test)/pan_seg.json"), r.stdout)
         XCTAssertTrue(r.stdout.contains("evaluation server"), r.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: "\(test)/scores.json"))
+    }
+
+    /// A 16x16 RGB PNG whose header is sound and whose image data is not zlib: it passes the header check
+    /// and fails in the decoder.
+    static func undecodablePNG() -> Data {
+        func chunk(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + payload
+            var crc: UInt32 = 0xFFFF_FFFF
+            for b in body {
+                crc ^= UInt32(b)
+                for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            crc ^= 0xFFFF_FFFF
+            let n = UInt32(payload.count)
+            return [UInt8(n >> 24), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] + body
+                + [UInt8(crc >> 24), UInt8(crc >> 16 & 255), UInt8(crc >> 8 & 255), UInt8(crc & 255)]
+        }
+        let ihdr: [UInt8] = [0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0, 0, 0]
+        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr)
+            + chunk("IDAT", Array(repeating: 0xA5, count: 64)) + chunk("IEND", [])
+        return Data(png)
     }
 
     func testVisOverlaysAsItGoesAndFromAResultFile() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Panoptic
 import PanopticFPN
+import Pipeline
 import XCTest
 
 /// `zoo run` end to end through the built binary: the synthetic R-50 on mmdetection's small test image (with a
@@ -66,6 +67,27 @@ final class RunCLITests: XCTestCase {
         XCTAssertEqual(Array(jpeg.prefix(2)), [0xFF, 0xD8])
     }
 
+    /// An image whose header passes the check but whose data cannot be decoded stops the run once the
+    /// model is loaded: exit 1, the image named, and no pan_seg.json (nor its temporary file) left behind.
+    func testAnUndecodableImageLeavesNoPartialResult() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-undecodable")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let images = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("images/small_192x320.jpg"),
+                                         to: images.appendingPathComponent("a_small.jpg"))
+        try ReproduceCLITests.undecodablePNG().write(to: images.appendingPathComponent("b_bad.png"))
+        let out = dir.appendingPathComponent("out")
+        let registry = try smallScaleRegistry(in: dir).path
+        let r = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", images.path, "-o", out.path, "--bitmasks"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("model:"), "the header check passed, so the model loaded: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("b_bad.png: cannot read the image"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no \(out.path)/pan_seg.json was written"), r.stderr)
+        let left = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0 != "bitmasks" }
+        XCTAssertEqual(left, [], "no pan_seg.json, no temporary file")
+    }
+
     /// The ways a run can go give the same frames: one image from a .safetensors file (weights copied
     /// out on all cores, Winograd weights transformed into scratch per layer), two images from in-memory
     /// weights (Winograd weights kept for the second image), and the same weights as a .pth.
@@ -73,7 +95,7 @@ final class RunCLITests: XCTestCase {
         let dir = try ZooProcess.temporaryDirectory("zoo-run-paths")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("r50.safetensors")
-        try SyntheticWeights.writeSafeTensors(spec: ModelSpec.r50, seed: 1, to: file)
+        try SyntheticWeights.writeSafeTensors(spec: try ModelSpec.r50, seed: 1, to: file)
         let image = Self.fixtures.appendingPathComponent("images/small_192x320.jpg")
         let images = dir.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
@@ -158,6 +180,43 @@ final class RunCLITests: XCTestCase {
         XCTAssertEqual(two.status, 0, two.stderr)
         XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("one/pan_seg.json")),
                        try Data(contentsOf: dir.appendingPathComponent("two/pan_seg.json")))
+    }
+
+    /// Several images at once (`--pipelines 2`, each pipeline on one thread) write the same bytes as one
+    /// pipeline on two threads: pan_seg.json (frames in input order), bitmasks and overlays; --profile
+    /// reports the pipelines and why.
+    func testPipelinesKeepBytesAndOrder() throws {
+        let dir = try ZooProcess.temporaryDirectory("zoo-run-pipelines")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data").path
+        try SyntheticDataset.write(root: data, count: 5, width: 160, height: 96, seed: 5)
+        let images = DatasetLayout(root: data, split: "val").imagesDirectory
+        let registry = try smallScaleRegistry(in: dir).path
+        var outs: [URL] = []
+        for k in [1, 2] {
+            let out = dir.appendingPathComponent("k\(k)")
+            outs.append(out)
+            let r = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", images, "--threads", "2",
+                                        "--pipelines", String(k), "--profile", "--bitmasks", "--vis", "-o", out.path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("pipelines: \(k) x \(2 / k) thread(s) (--pipelines \(k))"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("[5/5] synthetic-0004.jpg"), r.stderr)
+        }
+        let names = try frames(outs[1].appendingPathComponent("pan_seg.json")).compactMap { $0["name"] as? String }
+        XCTAssertEqual(names, (0..<5).map { String(format: "synthetic-%04d.jpg", $0) })
+        let files = ["pan_seg.json"] + (0..<5).flatMap { [String(format: "bitmasks/synthetic-%04d.png", $0), String(format: "vis/synthetic-%04d.jpg", $0)] }
+        for file in files {
+            XCTAssertEqual(try Data(contentsOf: outs[0].appendingPathComponent(file)),
+                           try Data(contentsOf: outs[1].appendingPathComponent(file)), file)
+        }
+        // Automatic on one image: one pipeline with every thread.
+        let one = try ZooProcess.run(["run", "--registry", registry, "--synthetic", "r50", "\(images)/synthetic-0000.jpg",
+                                      "--threads", "2", "--profile", "-o", dir.appendingPathComponent("one").path])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stderr.contains("pipelines: 1 x 2 thread(s)"), one.stderr)
+        let bad = try ZooProcess.run(["run", "--synthetic", "r50", images, "--pipelines", "0", "-o", dir.path])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--pipelines must be at least 1"), bad.stderr)
     }
 
     func testInputErrorsAreClear() throws {

@@ -21,9 +21,10 @@ struct ZooProcess {
     /// Runs `zoo ARGS` with a private cache root unless the caller sets ZOO_HOME.
     @discardableResult
     static func run(_ args: [String], environment: [String: String] = [:], cacheRoot: URL? = nil,
-                    stdin: Data? = nil, executable: URL? = nil) throws -> Result {
+                    stdin: Data? = nil, executable: URL? = nil, currentDirectory: URL? = nil) throws -> Result {
         let p = Process()
         p.executableURL = executable ?? binary
+        if let currentDirectory { p.currentDirectoryURL = currentDirectory }
         p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "ZOO_REGISTRY")

@@ -42,27 +42,31 @@ public struct RPNProposals: Sendable {
 /// position (anchors ordered by ratio 0.5, 1, 2). The cls and reg 1x1 convs run as one 15-channel conv.
 public struct RPNHead: Sendable {
     let rpnConv: Conv2d
-    /// rpn_cls (3 outputs) stacked over rpn_reg (12 outputs).
-    let rpnOut: Conv2d
+    /// `A` objectness logits per position.
+    let rpnCls: Conv2d
+    /// `4A` box deltas per position.
+    let rpnReg: Conv2d
+    /// `rpnCls` stacked over `rpnReg`: both 1x1 convolutions as one.
+    let rpnClsReg: Conv2d
     let numAnchors: Int
     public var config: RPNConfig
 
-    init(binder: WeightBinder, prefix: String = "rpn_head", channels: Int = 256, config: RPNConfig) {
+    init(binder: WeightBinder, channels: Int = 256, config: RPNConfig) {
         self.config = config
         let a = config.ratios.count * config.scales.count
         numAnchors = a
-        rpnConv = binder.conv("\(prefix).rpn_conv", cin: channels, cout: channels, k: 3, padding: 1)
-        let cls = binder.conv("\(prefix).rpn_cls", cin: channels, cout: a, k: 1)
-        let reg = binder.conv("\(prefix).rpn_reg", cin: channels, cout: 4 * a, k: 1)
-        rpnOut = Conv2d(weight: Tensor(shape: [5 * a, channels, 1, 1], data: cls.weight.data + reg.weight.data),
-                        bias: cls.bias + reg.bias)
+        rpnConv = binder.conv("rpn_head.rpn_conv", cin: channels, cout: channels, k: 3, padding: 1)
+        rpnCls = binder.conv("rpn_head.rpn_cls", cin: channels, cout: a, k: 1)
+        rpnReg = binder.conv("rpn_head.rpn_reg", cin: channels, cout: 4 * a, k: 1)
+        rpnClsReg = Conv2d(weight: Tensor(shape: [5 * a, channels, 1, 1], data: rpnCls.weight.data + rpnReg.weight.data),
+                           bias: rpnCls.bias + rpnReg.bias)
     }
 
     /// Raw outputs per level: objectness logits `[A, h, w]` and deltas `[4A, h, w]`.
     func callAsFunction(_ features: [Tensor], _ p: Forward = Forward()) -> [(cls: Tensor, reg: Tensor)] {
         features.map { f in
             let t = p.run(rpnConv, f, relu: true)
-            let out = p.run(rpnOut, t)
+            let out = p.run(rpnClsReg, t)
             let (_, h, w) = out.chw
             let plane = h * w
             let cls = Tensor(shape: [numAnchors, h, w], data: Array(out.data[0..<(numAnchors * plane)]))

@@ -15,6 +15,8 @@ public struct HeuristicFusionHead: Sendable {
 
     /// VOID: `num_things + num_stuff`.
     public var void: Int32 { Int32(numThings + numStuff) }
+    /// Things are `label + instanceOffset * instance id` (`panoptic.instance_offset`).
+    public var instanceOffset: Int32 { Int32(config.instanceOffset) }
 
     /// `_lay_masks`: masks by descending score (stable); a mask is skipped when empty or when
     /// `overlap / (area + 1e-5) > mask_overlap` (float32) with the pixels already laid; otherwise it takes its
@@ -55,7 +57,7 @@ public struct HeuristicFusionHead: Sendable {
     /// (`semantic[i]` in 0 ..< num_stuff + 1, the last channel being all things).
     public func fuse(idMap: [Int32], labels: [Int], semantic: [UInt8]) -> [Int32] {
         precondition(idMap.count == semantic.count, "fusion: id map and semantic map differ in size")
-        let offset = Int32(config.instanceOffset)
+        let offset = instanceOffset
         var pan = semantic.map { Int32($0) + Int32(numThings) }
         // Instance ids are the laying order; every laid mask kept at least one pixel.
         for i in pan.indices where idMap[i] > 0 {

@@ -10,13 +10,12 @@ public struct FPN: Sendable {
     let lateralConvs: [Conv2d]
     let fpnConvs: [Conv2d]
 
-    init(binder: WeightBinder, prefix: String = "neck", inChannels: [Int] = [256, 512, 1024, 2048],
-         outChannels: Int = 256) {
+    init(binder: WeightBinder, inChannels: [Int] = [256, 512, 1024, 2048], outChannels: Int = 256) {
         lateralConvs = inChannels.enumerated().map { i, c in
-            binder.conv("\(prefix).lateral_convs.\(i).conv", cin: c, cout: outChannels, k: 1)
+            binder.conv("neck.lateral_convs.\(i).conv", cin: c, cout: outChannels, k: 1)
         }
         fpnConvs = inChannels.indices.map { i in
-            binder.conv("\(prefix).fpn_convs.\(i).conv", cin: outChannels, cout: outChannels, k: 3, padding: 1)
+            binder.conv("neck.fpn_convs.\(i).conv", cin: outChannels, cout: outChannels, k: 3, padding: 1)
         }
     }
 

@@ -4,36 +4,35 @@ import Tensors
 /// with ReLU, then `fc_cls` (`num_classes + 1` logits, background last) and `fc_reg` (class-specific
 /// deltas, 4 per class). All RoIs go through each layer as one GEMM.
 public struct BBoxHead: Sendable {
-    /// `shared_fcs.0`, `shared_fcs.1`.
-    var fc1: Linear
-    var fc2: Linear
-    /// `fc_cls` and `fc_reg` stacked into one `[(classes + 1) + 4 * classes, 1024]` layer (one GEMM).
-    var heads: Linear
+    /// Two fully connected layers with ReLU, shared by classification and regression.
+    var sharedFcs: [Linear]
+    /// `num_classes + 1` logits, background last.
+    var fcCls: Linear
+    /// Class-specific deltas, 4 per class.
+    var fcReg: Linear
+    /// `fcCls` and `fcReg` stacked into one `[(classes + 1) + 4 * classes, 1024]` layer (one GEMM).
+    var fcClsReg: Linear
     public let numClasses: Int
     /// `in_channels * roi_size * roi_size` (256 * 7 * 7).
     public let inputSize: Int
 
     /// Binds `roi_head.bbox_head.*` (mmdetection keys).
-    public init(binder: WeightBinder, prefix: String = "roi_head.bbox_head", numClasses: Int, inChannels: Int = 256,
-                roiSize: Int, fcChannels: Int = 1024) {
+    public init(binder: WeightBinder, numClasses: Int, inChannels: Int = 256, roiSize: Int, fcChannels: Int = 1024) {
         let inSize = inChannels * roiSize * roiSize
-        fc1 = Linear(weight: binder.take("\(prefix).shared_fcs.0.weight", shape: [fcChannels, inSize]),
-                     bias: binder.take("\(prefix).shared_fcs.0.bias", shape: [fcChannels]).data)
-        fc2 = Linear(weight: binder.take("\(prefix).shared_fcs.1.weight", shape: [fcChannels, fcChannels]),
-                     bias: binder.take("\(prefix).shared_fcs.1.bias", shape: [fcChannels]).data)
-        let clsW = binder.take("\(prefix).fc_cls.weight", shape: [numClasses + 1, fcChannels])
-        let clsB = binder.take("\(prefix).fc_cls.bias", shape: [numClasses + 1])
-        let regW = binder.take("\(prefix).fc_reg.weight", shape: [4 * numClasses, fcChannels])
-        let regB = binder.take("\(prefix).fc_reg.bias", shape: [4 * numClasses])
-        heads = Linear(weight: Tensor(shape: [5 * numClasses + 1, fcChannels], data: clsW.data + regW.data),
-                       bias: clsB.data + regB.data)
+        sharedFcs = [inSize, fcChannels].enumerated().map { i, cin in
+            binder.linear("roi_head.bbox_head.shared_fcs.\(i)", cin: cin, cout: fcChannels)
+        }
+        fcCls = binder.linear("roi_head.bbox_head.fc_cls", cin: fcChannels, cout: numClasses + 1)
+        fcReg = binder.linear("roi_head.bbox_head.fc_reg", cin: fcChannels, cout: 4 * numClasses)
+        fcClsReg = Linear(weight: Tensor(shape: [5 * numClasses + 1, fcChannels], data: fcCls.weight.data + fcReg.weight.data),
+                          bias: fcCls.bias + fcReg.bias)
         self.numClasses = numClasses
         self.inputSize = inSize
     }
 
     /// Multiply-adds of the fully connected layers for one RoI.
     public var multiplyAddsPerRoI: Int {
-        let fc = fc1.weight.shape[0]
+        let fc = fcCls.weight.shape[1]
         return inputSize * fc + fc * fc + fc * (5 * numClasses + 1)
     }
 
@@ -43,8 +42,9 @@ public struct BBoxHead: Sendable {
         precondition(roiFeats.count == n * inputSize, "BBoxHead: \(roiFeats.count) values for \(n) RoIs")
         let nc = numClasses + 1, nr = 4 * numClasses, width = nc + nr
         if n == 0 { return ([], []) }
-        let x = fc2(fc1(Tensor(shape: [n, inputSize], data: roiFeats), relu: true, engine: engine), relu: true, engine: engine)
-        let out = heads(x, engine: engine).data
+        var x = Tensor(shape: [n, inputSize], data: roiFeats)
+        for fc in sharedFcs { x = fc(x, relu: true, engine: engine) }
+        let out = fcClsReg(x, engine: engine).data
         var cls = [Float](repeating: 0, count: n * nc)
         var reg = [Float](repeating: 0, count: n * nr)
         for i in 0..<n {

@@ -21,16 +21,14 @@ public struct FCNMaskHead: Sendable {
     /// RoIs per wide map: bounds the activations to a few tens of MB.
     static let chunk = 50
 
-    public init(binder: WeightBinder, prefix: String = "roi_head.mask_head", numClasses: Int,
-                channels: Int = 256, numConvs: Int = 4) {
+    public init(binder: WeightBinder, numClasses: Int, channels: Int = 256, numConvs: Int = 4) {
         convs = (0..<numConvs).map { i in
-            Conv2d(weight: binder.take("\(prefix).convs.\(i).conv.weight", shape: [channels, channels, 3, 3]),
-                   bias: binder.take("\(prefix).convs.\(i).conv.bias", shape: [channels]).data, padding: 1)
+            binder.conv("roi_head.mask_head.convs.\(i).conv", cin: channels, cout: channels, k: 3, padding: 1)
         }
-        upsample = ConvTranspose2d(weight: binder.take("\(prefix).upsample.weight", shape: [channels, channels, 2, 2]),
-                                   bias: binder.take("\(prefix).upsample.bias", shape: [channels]).data)
-        convLogits = Conv2d(weight: binder.take("\(prefix).conv_logits.weight", shape: [numClasses, channels, 1, 1]),
-                            bias: binder.take("\(prefix).conv_logits.bias", shape: [numClasses]).data)
+        let up = "roi_head.mask_head.upsample"
+        upsample = ConvTranspose2d(weight: binder.take(up + ".weight", shape: [channels, channels, 2, 2]),
+                                   bias: binder.take(up + ".bias", shape: [channels]).data)
+        convLogits = binder.conv("roi_head.mask_head.conv_logits", cin: channels, cout: numClasses, k: 1)
         self.numClasses = numClasses
         self.channels = channels
     }

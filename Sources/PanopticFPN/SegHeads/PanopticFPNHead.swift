@@ -7,36 +7,45 @@ import Tensors
 /// the levels are summed at stride 4 and a 1x1 `conv_logits` gives one channel per stuff class, then one for
 /// all things merged (31 for BDD100K: the registry's classes decide).
 public struct PanopticFPNHead: Sendable {
-    struct ConvGN: Sendable {
+    /// mmcv's `ConvModule` as the head builds it: a 3x3 convolution without bias (`conv`), a GroupNorm (`gn`)
+    /// and ReLU.
+    struct ConvModule: Sendable {
         var conv: Conv2d
-        var norm: GroupNorm
+        var gn: GroupNorm
     }
 
-    let levels: [[ConvGN]]
+    /// mmdetection's `ConvUpsample`: its `conv` list of max(i, 1) modules for level i; at levels i >= 1 each
+    /// module is followed by a 2x upsampling.
+    struct ConvUpsample: Sendable {
+        var conv: [ConvModule]
+    }
+
+    /// One `ConvUpsample` per level P2..P5.
+    let convUpsampleLayers: [ConvUpsample]
     let convLogits: Conv2d
 
-    init(binder: WeightBinder, prefix: String = "semantic_head", inChannels: Int = 256, innerChannels: Int = 128,
-         numLevels: Int = 4, numClasses: Int, groups: Int = 32) {
-        levels = (0..<numLevels).map { i in
-            (0..<max(i, 1)).map { j in
-                let p = "\(prefix).conv_upsample_layers.\(i).conv.\(j)"
+    init(binder: WeightBinder, inChannels: Int = 256, innerChannels: Int = 128, numLevels: Int = 4, numClasses: Int,
+         groups: Int = 32) {
+        convUpsampleLayers = (0..<numLevels).map { i in
+            ConvUpsample(conv: (0..<max(i, 1)).map { j in
+                let p = "semantic_head.conv_upsample_layers.\(i).conv.\(j)"
                 let conv = binder.conv(p + ".conv", cin: j == 0 ? inChannels : innerChannels, cout: innerChannels,
                                        k: 3, padding: 1, bias: false)
-                let norm = GroupNorm(groups: groups, gamma: binder.take(p + ".gn.weight", shape: [innerChannels]).data,
-                                     beta: binder.take(p + ".gn.bias", shape: [innerChannels]).data)
-                return ConvGN(conv: conv, norm: norm)
-            }
+                let gn = GroupNorm(groups: groups, gamma: binder.take(p + ".gn.weight", shape: [innerChannels]).data,
+                                   beta: binder.take(p + ".gn.bias", shape: [innerChannels]).data)
+                return ConvModule(conv: conv, gn: gn)
+            })
         }
-        convLogits = binder.conv("\(prefix).conv_logits", cin: innerChannels, cout: numClasses, k: 1)
+        convLogits = binder.conv("semantic_head.conv_logits", cin: innerChannels, cout: numClasses, k: 1)
     }
 
     /// `[31, H/4, W/4]` logits from P2..P5 (P6 unused).
     func callAsFunction(_ features: [Tensor], _ p: Forward = Forward()) -> Tensor {
         var sum: Tensor?
-        for (i, level) in levels.enumerated() {
+        for (i, level) in convUpsampleLayers.enumerated() {
             var x = features[i]
-            for (j, layer) in level.enumerated() {
-                x = layer.norm(p.run(layer.conv, x), relu: true, engine: p.engine)
+            for (j, module) in level.conv.enumerated() {
+                x = module.gn(p.run(module.conv, x), relu: true, engine: p.engine)
                 if j < i {
                     let (_, h, w) = x.chw
                     x = x.resizedBilinear(height: 2 * h, width: 2 * w, scaleFactor: 2, engine: p.engine)

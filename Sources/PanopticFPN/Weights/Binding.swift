@@ -21,4 +21,9 @@ extension WeightBinder {
         let b = bias ? take(prefix + ".bias", shape: [cout]).data : nil
         return Conv2d(weight: w, bias: b, stride: stride, padding: padding)
     }
+
+    /// A fully connected layer (`prefix.weight` `[cout, cin]`, `prefix.bias`).
+    func linear(_ prefix: String, cin: Int, cout: Int) -> Linear {
+        Linear(weight: take(prefix + ".weight", shape: [cout, cin]), bias: take(prefix + ".bias", shape: [cout]).data)
+    }
 }

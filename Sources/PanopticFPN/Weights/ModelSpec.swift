@@ -1,4 +1,6 @@
-/// The element type of a checkpoint tensor, as the reference spec files name it.
+import TorchCheckpoint
+
+/// The element type of a checkpoint tensor, as the converter layouts name it.
 public enum ParameterDType: String, Sendable {
     case float32
     case int64
@@ -22,29 +24,43 @@ public struct ParameterSpec: Sendable, Equatable {
 
 /// The checkpoint layouts of the zoo's Panoptic FPN (mmdetection 2.x keys), in `state_dict` order.
 ///
-/// Embedded from the reference `spec_r50.json` / `spec_r101.json` (see `scripts/embed-model-specs.py`), so
-/// the runner can build synthetic weights and check a converted checkpoint with no file at hand.
+/// Read from the converter layout `Converters/mmdet-panoptic-fpn.json` (built into the binary), the one
+/// list of keys and shapes: the runner builds synthetic weights from it and `zoo convert` checks real
+/// checkpoints against it.
 public enum ModelSpec {
-    /// The keys of the R-50 model (383 tensors).
-    public static let r50: [ParameterSpec] = parse(EmbeddedSpecs.r50)
-    /// The keys of the R-101 model (689 tensors).
-    public static let r101: [ParameterSpec] = parse(EmbeddedSpecs.r101)
+    /// The layout in `Converters/` that describes the zoo's checkpoints.
+    public static let layoutName = "mmdet-panoptic-fpn"
 
-    /// The layout for a backbone depth (50 or 101), nil for any other.
-    public static func forDepth(_ depth: Int) -> [ParameterSpec]? {
-        switch depth {
-        case 50: return r50
-        case 101: return r101
-        default: return nil
+    /// The keys of the R-50 model (383 tensors).
+    public static var r50: [ParameterSpec] { get throws { try variant("R-50") } }
+    /// The keys of the R-101 model (689 tensors).
+    public static var r101: [ParameterSpec] { get throws { try variant("R-101") } }
+
+    /// The layout for a backbone depth (50 or 101).
+    public static func forDepth(_ depth: Int) throws -> [ParameterSpec] {
+        guard depth == 50 || depth == 101 else {
+            throw PanopticFPNError.badInput("depth \(depth): the zoo has R-50 and R-101 models only")
         }
+        return try variant("R-\(depth)")
     }
 
-    static func parse(_ text: String) -> [ParameterSpec] {
-        text.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard parts.count >= 2, let dtype = ParameterDType(rawValue: String(parts[1])) else { return nil }
-            let dims = parts.count > 2 ? parts[2].split(separator: ",").compactMap { Int($0) } : []
-            return ParameterSpec(key: String(parts[0]), shape: dims, dtype: dtype)
+    /// The tensors of a variant (`R-50`, `R-101`) of the built-in layout.
+    public static func variant(_ name: String) throws -> [ParameterSpec] {
+        let layouts = try CheckpointLayout.builtIn()
+        guard let layout = layouts.first(where: { $0.name == layoutName }) else {
+            throw PanopticFPNError.modelSpec("no built-in converter layout '\(layoutName)' "
+                + "(built in: \(layouts.map(\.name).joined(separator: ", ")))")
+        }
+        guard let v = layout.variants.first(where: { $0.name == name }) else {
+            throw PanopticFPNError.modelSpec("the layout '\(layoutName)' has no variant '\(name)' "
+                + "(it has \(layout.variants.map(\.name).joined(separator: ", ")))")
+        }
+        return try v.tensors.map { t in
+            guard let dtype = ParameterDType(rawValue: t.dtype) else {
+                throw PanopticFPNError.modelSpec("\(layoutName) \(name): '\(t.key)' has dtype '\(t.dtype)'; "
+                    + "the model reads float32 and int64")
+            }
+            return ParameterSpec(key: t.key, shape: t.shape, dtype: dtype)
         }
     }
 }

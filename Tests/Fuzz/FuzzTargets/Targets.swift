@@ -60,6 +60,15 @@ public enum FuzzTargets {
             try Data(b).write(to: scratch.appendingPathComponent(RunManifest.fileName))
             _ = try RunManifest.read(from: scratch.path)
         },
+        FuzzTarget(name: "shardsjson", isText: true) { b, scratch in
+            try Data(b).write(to: scratch.appendingPathComponent(ShardRecord.fileName))
+            if let r = try ShardRecord.read(from: scratch.path) {
+                // A record read back drives the mapping of an array task: resolve against it.
+                _ = try? Shard.resolve(flag: nil, shards: nil, environment: [
+                    "SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "1", "SLURM_ARRAY_TASK_MIN": "3", "SLURM_ARRAY_TASK_MAX": "3",
+                ], recorded: r)
+            }
+        },
         FuzzTarget(name: "journal", isText: true) { b, scratch in
             let url = scratch.appendingPathComponent(RunManifest.journalName)
             try Data(b).write(to: url)

@@ -26,7 +26,7 @@ public final class StaticFileServer: Sendable {
     public func start() throws {
         let (fd, chosen): (Int32, UInt16)
         do { (fd, chosen) = try LoopbackSocket.listen(backlog: 16) } catch {
-            throw PipelineError.io(path: "127.0.0.1", reason: "\(error)")
+            throw LoopbackSocket.Failure(description: "127.0.0.1: \(error).")
         }
         state.withLock { $0.port = chosen; $0.listener = fd }
         let t = Thread { [weak self] in self?.acceptLoop(fd) }

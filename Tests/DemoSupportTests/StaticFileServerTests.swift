@@ -3,7 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import XCTest
-import Pipeline
+import DemoSupport
 
 final class StaticFileServerTests: XCTestCase {
     private func get(_ url: String, range: String? = nil) throws -> (Int, Data, [AnyHashable: Any]) {
