@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "bdd100k-zoo",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization (Mutex, Atomic)
     products: [
         .executable(name: "zoo", targets: ["zoo"]),
         .library(name: "ZooRegistry", targets: ["ZooRegistry"]),
@@ -72,7 +72,7 @@ let package = Package(
             "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6 after Runner
 
         // Benchmarks (release builds): see Benchmarks/README.md.
         .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],
@@ -117,5 +117,5 @@ let package = Package(
         .executableTarget(name: "zoo-fuzz", dependencies: ["FuzzTargets", "Imaging"], path: "Tests/Fuzz/ZooFuzz"),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzTargets"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

@@ -13,20 +13,22 @@ import Tensors
 import COpenBLAS
 
 var args = Array(CommandLine.arguments.dropFirst())
-func option(_ name: String, _ fallback: Int) -> Int {
+@MainActor func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
     args.removeSubrange(i...(i + 1))
     return v
 }
 let depth = option("--depth", 50), runs = option("--runs", 5), warmup = option("--warmup", 1)
+var engine = EngineOptions.default
 if let i = args.firstIndex(of: "--winograd"), i + 1 < args.count {
-    Conv2d.winograd = Conv2d.Winograd(rawValue: args[i + 1])  // "off" (or anything else) selects im2col + GEMM
+    engine.winograd = Conv2d.Winograd(rawValue: args[i + 1])  // "off" (or anything else) selects im2col + GEMM
     args.removeSubrange(i...(i + 1))
 }
 if let i = args.firstIndex(of: "--openblas-threads") {
-    Parallelism.openBLASThreads = true  // GEMMs on OpenBLAS's own threads (the former behaviour), to compare
+    engine.gemmThreading = .openBLASPool  // GEMMs on OpenBLAS's own threads (the former behaviour), to compare
     args.remove(at: i)
 }
+engine.prepareBLAS()
 if args.first == "--gemm" {
     // Calibration: OpenBLAS sgemm alone, 256 x 8192 x 2304 (an FPN 3x3 layer's shape).
     let (m, n, k) = (256, 8192, 2304)
@@ -42,15 +44,16 @@ if args.first == "--gemm" {
     print(String(format: "OpenBLAS sgemm %dx%dx%d on its own threads: %.1f ms, %.1f GFLOP/s", m, n, k, best * 1000,
                  2 * Double(m * n * k) / best / 1e9))
     // The kernels' SGEMM (zoo's AVX-512 kernel, or OpenBLAS single-threaded), split over the threads.
+    engine.prepareBLAS()
     best = .infinity
     for _ in 0..<5 {
         let t0 = DispatchTime.now().uptimeNanoseconds
         a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-            Parallelism.sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
+            engine.sgemm(m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
         } } }
         best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
     }
-    print(String(format: "%@ sgemm, %d threads: %.1f ms, %.1f GFLOP/s", Parallelism.sgemmName, Parallelism.threads,
+    print(String(format: "%@ sgemm, %d threads: %.1f ms, %.1f GFLOP/s", engine.sgemmName, engine.threads,
                  best * 1000, 2 * Double(m * n * k) / best / 1e9))
     exit(0)
 }
@@ -59,17 +62,17 @@ if args.first == "--conv" {
     // algorithm: --conv [CIN COUT H W].
     let dims = args.dropFirst().compactMap { Int($0) }
     let (ci, co, h, w) = dims.count == 4 ? (dims[0], dims[1], dims[2], dims[3]) : (256, 256, 184, 320)
-    Conv2d.winogradMinimumPixels = 1
+    engine.winogradMinimumPixels = 1
     let x = Tensor(shape: [ci, h, w], data: (0..<(ci * h * w)).map { Float($0 % 17) / 17 - 0.5 })
     let conv = Conv2d(weight: Tensor(shape: [co, ci, 3, 3], data: (0..<(co * ci * 9)).map { Float($0 % 13) / 130 - 0.05 }),
                       padding: 1)
     for variant in [nil] + Conv2d.Winograd.allCases.map(Optional.some) {
-        Conv2d.winograd = variant
-        _ = conv(x)
+        engine.winograd = variant
+        _ = conv(x, engine: engine)
         var best = Double.infinity
         for _ in 0..<3 {
             let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = conv(x)
+            _ = conv(x, engine: engine)
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         }
         let macs = Double(conv.multiplyAdds(h: h, w: w))
@@ -99,9 +102,9 @@ do {
     for run in 0..<(warmup + runs) {
         let profiler = StageProfiler()
         let image = try profiler.measure("decode+preprocess") { Preprocess.run(try BGRImage.load(path: path), config: preprocess) }
-        let out = model(image, profiler: profiler)
+        let out = model(image, profiler: profiler, engine: engine)
         _ = profiler.measure("semantic_upsample") {
-            PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta)
+            PanopticFPNHead.logitsAtOriginalSize(out.semanticLogits, meta: image.meta, engine: engine)
         }
         // Informational, already inside "rpn": the proposal generation alone (top-k, decoding, NMS).
         _ = profiler.measure("(rpn proposals)") { model.rpnHead.proposals(out.rpnRaw, imageShape: image.meta.imgShape) }

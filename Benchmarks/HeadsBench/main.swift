@@ -34,10 +34,11 @@ nonisolated(unsafe) var cpu: [String: [Double]] = [:]
 
 let repeats = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
 // HEADS_BENCH_WINOGRAD=off|f2x3|f4x3 picks the 3x3 convolution path (default: the library's).
+var engine = EngineOptions.default
 switch ProcessInfo.processInfo.environment["HEADS_BENCH_WINOGRAD"] {
-case "off": Conv2d.winograd = nil
-case "f2x3": Conv2d.winograd = .f2x3
-case "f4x3": Conv2d.winograd = .f4x3
+case "off": engine.winograd = nil
+case "f2x3": engine.winograd = .f2x3
+case "f4x3": engine.winograd = .f4x3
 default: break
 }
 let fixtures = "Tests/Fixtures/reference-heads/street_720x1280"
@@ -65,31 +66,31 @@ for i in semantic.indices {
 }
 var times: [String: [Double]] = [:]
 for _ in 0..<repeats {
-    let maps = time("channels-last copy of P2..P5", &times) { RoIFeatureMaps(feats) }
+    let maps = time("channels-last copy of P2..P5", &times) { RoIFeatureMaps(feats, engine: engine) }
     let roiFeats = time("roi_align 7x7 (1000 RoIs)", &times) {
-        head.extract(maps, boxes: proposals, outputSize: config.rcnn.roiOutputSize)
+        head.extract(maps, boxes: proposals, outputSize: config.rcnn.roiOutputSize, engine: engine)
     }
-    _ = time("box head (one GEMM per layer)", &times) { head.bboxHead.forward(roiFeats, count: proposals.count / 4) }
+    _ = time("box head (one GEMM per layer)", &times) { head.bboxHead.forward(roiFeats, count: proposals.count / 4, engine: engine) }
     let r = time("box branch incl. decode + panoptic NMS", &times) {
-        head.boxes(maps, proposals: proposals, imageShape: (720, 1280), scaleFactor: [1, 1, 1, 1])
+        head.boxes(maps, proposals: proposals, imageShape: (720, 1280), scaleFactor: [1, 1, 1, 1], engine: engine)
     }
     _ = head.detections(r)
     let maskFeats = time("mask roi_align 14x14 (100 RoIs)", &times) {
         head.extract(maps, boxes: dets.flatMap { [$0.x1, $0.y1, $0.x2, $0.y2] },
-                     outputSize: config.rcnn.maskRoiOutputSize)
+                     outputSize: config.rcnn.maskRoiOutputSize, engine: engine)
     }
     let logits = time("FCN mask head (100 RoIs)", &times) {
-        head.maskHead.forward(maskFeats, count: dets.count, roiSize: config.rcnn.maskRoiOutputSize)
+        head.maskHead.forward(maskFeats, count: dets.count, roiSize: config.rcnn.maskRoiOutputSize, engine: engine)
     }
     let masks = time("paste + threshold (100 masks)", &times) {
-        head.binaryMasks(logits: logits, detections: dets, imageHeight: 720, imageWidth: 1280)
+        head.binaryMasks(logits: logits, detections: dets, imageHeight: 720, imageWidth: 1280, engine: engine)
     }
     _ = time("fusion", &times) {
         let (ids, labels) = fusion.layMasks(detections: dets, masks: masks, height: 720, width: 1280)
         return fusion.fuse(idMap: ids, labels: labels, semantic: semantic)
     }
 }
-print("median of \(repeats), winograd \(Conv2d.winograd?.rawValue ?? "off"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+print("median of \(repeats), winograd \(engine.winograd?.rawValue ?? "off"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
 print("stage                                        wall (s)   CPU (s, all threads)")
 for (k, v) in times.sorted(by: { $0.key < $1.key }) {
     let s = v.sorted(), c = (cpu[k] ?? [0]).sorted()

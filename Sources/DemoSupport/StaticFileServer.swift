@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,12 +7,17 @@ import Glibc
 /// A minimal HTTP/1.1 file server bound to 127.0.0.1 on an ephemeral port, serving one folder with
 /// `Range` support. `zoo demo` uses it as a local mirror so the real download path (libcurl, MD5,
 /// rename) runs with no network at all. It never listens on any other address.
-public final class StaticFileServer: @unchecked Sendable {
+public final class StaticFileServer: Sendable {
     public let root: URL
-    public private(set) var port: UInt16 = 0
-    private var listener: Int32 = -1
-    private let lock = NSLock()
-    private var stopped = false
+    private struct State {
+        var port: UInt16 = 0
+        var listener: Int32 = -1
+        var stopped = false
+    }
+    private let state = Mutex(State())
+
+    /// The port listened on (0 before `start`).
+    public var port: UInt16 { state.withLock { $0.port } }
 
     public init(root: URL) { self.root = root.standardizedFileURL }
 
@@ -22,19 +28,20 @@ public final class StaticFileServer: @unchecked Sendable {
         do { (fd, chosen) = try LoopbackSocket.listen(backlog: 16) } catch {
             throw LoopbackSocket.Failure(description: "127.0.0.1: \(error).")
         }
-        port = chosen
-        listener = fd
+        state.withLock { $0.port = chosen; $0.listener = fd }
         let t = Thread { [weak self] in self?.acceptLoop(fd) }
         t.stackSize = 1 << 20
         t.start()
     }
 
     public func stop() {
-        lock.lock(); defer { lock.unlock() }
-        guard !stopped else { return }
-        stopped = true
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        state.withLock { s in
+            guard !s.stopped else { return }
+            s.stopped = true
+            guard s.listener >= 0 else { return }
+            shutdown(s.listener, Int32(SHUT_RDWR))
+            close(s.listener)
+        }
     }
 
     deinit { stop() }
@@ -43,7 +50,7 @@ public final class StaticFileServer: @unchecked Sendable {
         while true {
             let c = accept(fd, nil, nil)
             if c < 0 {
-                lock.lock(); let done = stopped; lock.unlock()
+                let done = state.withLock { $0.stopped }
                 if done || (errno != EINTR && errno != ECONNABORTED) { return }
                 continue
             }

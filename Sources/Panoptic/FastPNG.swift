@@ -12,7 +12,7 @@ enum FastPNG {
     typealias Free = @convention(c) (OpaquePointer?) -> Void
     typealias ZlibDecompress = @convention(c) (OpaquePointer?, UnsafeRawPointer?, Int, UnsafeMutableRawPointer?, Int, UnsafeMutablePointer<Int>?) -> Int32
 
-    struct Library: @unchecked Sendable {
+    struct Library: Sendable {
         let alloc: Alloc
         let free: Free
         let zlibDecompress: ZlibDecompress

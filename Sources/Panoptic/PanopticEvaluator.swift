@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Something the evaluator noticed where the official tool would crash or silently drop data.
 public struct EvalWarning: Sendable, Equatable {
@@ -219,8 +220,8 @@ public struct PanopticEvaluator: Sendable {
     }
 
     /// Scores images `0..<count` on `threads` threads, folding their totals in image order.
-    private func run<Scratch>(count: Int, makeScratch: @escaping () -> Scratch,
-                              _ body: @escaping (Int, Scratch, inout [EvalWarning]) throws -> PQStats,
+    private func run<Scratch>(count: Int, makeScratch: @escaping @Sendable () -> Scratch,
+                              _ body: @escaping @Sendable (Int, Scratch, inout [EvalWarning]) throws -> PQStats,
                               before: () -> [EvalWarning], after: () -> [EvalWarning]) throws -> PQStats {
         let state = FoldState()
         let workers = min(threads, max(1, count))
@@ -247,44 +248,52 @@ public struct PanopticEvaluator: Sendable {
 }
 
 /// Hands out image indices and folds results in index order, so at most a few results wait.
-private final class FoldState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0
-    private var nextToFold = 0
-    private var pending: [Int: PQStats] = [:]
-    private(set) var total = PQStats()
-    private(set) var warnings: [EvalWarning] = []
-    private var pendingWarnings: [Int: [EvalWarning]] = [:]
-    private(set) var error: Error?
+private final class FoldState: Sendable {
+    private struct State {
+        var nextIndex = 0
+        var nextToFold = 0
+        var pending: [Int: PQStats] = [:]
+        var total = PQStats()
+        var warnings: [EvalWarning] = []
+        var pendingWarnings: [Int: [EvalWarning]] = [:]
+        var error: Error?
+    }
+    private let state = Mutex(State())
+
+    var total: PQStats { state.withLock { $0.total } }
+    var warnings: [EvalWarning] { state.withLock { $0.warnings } }
+    var error: Error? { state.withLock { $0.error } }
 
     func next(limit: Int) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        guard error == nil, nextIndex < limit else { return nil }
-        nextIndex += 1
-        return nextIndex - 1
+        state.withLock { s in
+            guard s.error == nil, s.nextIndex < limit else { return nil }
+            s.nextIndex += 1
+            return s.nextIndex - 1
+        }
     }
 
     func deliver(_ i: Int, stats: PQStats, warnings w: [EvalWarning]) {
-        lock.lock(); defer { lock.unlock() }
-        pending[i] = stats
-        if !w.isEmpty { pendingWarnings[i] = w }
-        while let s = pending.removeValue(forKey: nextToFold) {
-            total.add(s)
-            if let w = pendingWarnings.removeValue(forKey: nextToFold) { warnings += w }
-            nextToFold += 1
+        state.withLock { s in
+            s.pending[i] = stats
+            if !w.isEmpty { s.pendingWarnings[i] = w }
+            while let done = s.pending.removeValue(forKey: s.nextToFold) {
+                s.total.add(done)
+                if let w = s.pendingWarnings.removeValue(forKey: s.nextToFold) { s.warnings += w }
+                s.nextToFold += 1
+            }
         }
     }
 
     func fail(_ e: Error) {
-        lock.lock(); defer { lock.unlock() }
-        if error == nil { error = e }
+        state.withLock { s in
+            if s.error == nil { s.error = e }
+        }
     }
 }
 
 /// Counts labels dropped for an unknown category (bdd100k_to_scalabel with remove_ignored).
-private final class UnknownCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counts: [String: [String: Int]] = [:]
+private final class UnknownCounter: Sendable {
+    private let counts = Mutex<[String: [String: Int]]>([:])
 
     func drop(_ frame: inout ScalabelFrame, side: String) {
         guard let labels = frame.labels else { return }
@@ -296,12 +305,13 @@ private final class UnknownCounter: @unchecked Sendable {
         }
         guard !dropped.isEmpty else { return }
         frame.labels = kept
-        lock.lock(); defer { lock.unlock() }
-        for (k, v) in dropped { counts[side, default: [:]][k, default: 0] += v }
+        counts.withLock { counts in
+            for (k, v) in dropped { counts[side, default: [:]][k, default: 0] += v }
+        }
     }
 
     func warnings() -> [EvalWarning] {
-        lock.lock(); defer { lock.unlock() }
+        let counts = self.counts.withLock { $0 }
         return counts.keys.sorted().map { side in
             let list = (counts[side] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
             return EvalWarning(frame: "", kind: .unknownCategory,

@@ -40,7 +40,7 @@ public struct ScalabelFrame: Sendable, Equatable {
 /// A Scalabel JSON file, or a folder of them (`*.json`, sorted, not recursive, as scalabel's `load`),
 /// indexed but not parsed: each frame is parsed when asked for, so memory does not grow with the file.
 /// Accepts a bare list of frames or `{"frames": [...], ...}`.
-public final class ScalabelSource: @unchecked Sendable {
+public final class ScalabelSource: Sendable {
     public struct FrameRef: Sendable {
         public let name: String
         public let videoName: String?

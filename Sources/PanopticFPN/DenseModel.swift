@@ -42,10 +42,10 @@ public struct DenseModel: Sendable {
     /// Runs the dense stages on `image.input` (`[3, H, W]`, H and W multiples of 32). With a profiler,
     /// records the stages "backbone", "fpn", "rpn" (head and proposals), "semantic_head". Without
     /// `keepBackbone`, C2..C5 are released once the FPN has read them (`backbone` is then empty), so the
-    /// later stages reuse their memory.
+    /// later stages reuse their memory. Every kernel runs with `engine`.
     public func callAsFunction(_ image: PreprocessedImage, profiler: StageProfiler? = nil,
-                               keepBackbone: Bool = true) -> DenseOutputs {
-        let p = profiler
+                               keepBackbone: Bool = true, engine: EngineOptions = .default) -> DenseOutputs {
+        let p = Forward(profiler, engine: engine)
         var c = p.stage("backbone") { backbone(image.input, p) }
         let f = p.stage("fpn") { neck(c, p) }
         if !keepBackbone { c = [] }

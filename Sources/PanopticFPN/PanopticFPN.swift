@@ -55,43 +55,47 @@ public struct PanopticFPN: Sendable {
 
     /// Runs the whole model on a decoded image. With a profiler, records the stages "preprocess",
     /// "backbone", "fpn", "rpn", "semantic_head", "bbox_head" (RoIAlign 7x7, box head, decoding, NMS),
-    /// "mask_head" (RoIAlign 14x14, FCN), "mask_paste", "semantic_resize" and "fusion".
-    public func callAsFunction(_ image: BGRImage, profiler: StageProfiler? = nil) -> PanopticResult {
-        let p = profiler
+    /// "mask_head" (RoIAlign 14x14, FCN), "mask_paste", "semantic_resize" and "fusion". Every kernel runs
+    /// with `engine`.
+    public func callAsFunction(_ image: BGRImage, profiler: StageProfiler? = nil,
+                               engine: EngineOptions = .default) -> PanopticResult {
+        let p = Forward(profiler, engine: engine)
         let input = p.stage("preprocess") { Preprocess.run(image, config: preprocess) }
-        return run(input, profiler: p)
+        return run(input, profiler: profiler, engine: engine)
     }
 
     /// The model on an already preprocessed image.
-    public func run(_ input: PreprocessedImage, profiler: StageProfiler? = nil) -> PanopticResult {
-        let p = profiler
+    public func run(_ input: PreprocessedImage, profiler: StageProfiler? = nil,
+                    engine: EngineOptions = .default) -> PanopticResult {
+        let p = Forward(profiler, engine: engine)
         let meta = input.meta
-        var dense = self.dense(input, profiler: p, keepBackbone: false)
+        var dense = self.dense(input, profiler: profiler, keepBackbone: false, engine: engine)
         let scale = [meta.scaleFactor.w, meta.scaleFactor.h, meta.scaleFactor.w, meta.scaleFactor.h]
         let levels = min(dense.features.count, roiHead.rcnn.featmapStrides.count)
         let (detections, maps) = p.stage("bbox_head") { () -> ([Detection], RoIFeatureMaps) in
-            let maps = RoIFeatureMaps(Array(dense.features.prefix(levels)))
+            let maps = RoIFeatureMaps(Array(dense.features.prefix(levels)), engine: engine)
             let props = dense.rpn.proposals
             let n = props.shape[0], cols = props.shape[1]
             var boxes = [Float](repeating: 0, count: 4 * n)
             for i in 0..<n { for k in 0..<4 { boxes[4 * i + k] = props.data[i * cols + k] } }
             let r = roiHead.boxes(maps, proposals: boxes, imageShape: (meta.imgShape.h, meta.imgShape.w),
-                                  scaleFactor: scale)
-            p?.count(n * roiHead.bboxHead.multiplyAddsPerRoI)
+                                  scaleFactor: scale, engine: engine)
+            p.count(n * roiHead.bboxHead.multiplyAddsPerRoI)
             return (roiHead.detections(r), maps)
         }
         // The RoI heads read the channels-last copies from here on.
         dense.features = []
         let logits = p.stage("mask_head") { () -> [Float] in
-            p?.count(detections.count * roiHead.maskHead.multiplyAddsPerRoI(roiSize: roiHead.rcnn.maskRoiOutputSize))
-            return roiHead.maskLogits(maps, detections: detections, scaleFactor: scale)
+            p.count(detections.count * roiHead.maskHead.multiplyAddsPerRoI(roiSize: roiHead.rcnn.maskRoiOutputSize))
+            return roiHead.maskLogits(maps, detections: detections, scaleFactor: scale, engine: engine)
         }
         let (h, w) = (meta.oriShape.h, meta.oriShape.w)
         let masks = p.stage("mask_paste") {
-            roiHead.binaryMasks(logits: logits, detections: detections, imageHeight: h, imageWidth: w)
+            roiHead.binaryMasks(logits: logits, detections: detections, imageHeight: h, imageWidth: w, engine: engine)
         }
         let semantic = p.stage("semantic_resize") {
-            PanopticFPN.argmax(PanopticFPNHead.logitsAtOriginalSize(dense.semanticLogits, meta: meta))
+            PanopticFPN.argmax(PanopticFPNHead.logitsAtOriginalSize(dense.semanticLogits, meta: meta, engine: engine),
+                               engine: engine)
         }
         let pan = p.stage("fusion") { () -> [Int32] in
             let (ids, labels) = fusionHead.layMasks(detections: detections, masks: masks, height: h, width: w)
@@ -106,15 +110,17 @@ public struct PanopticFPN: Sendable {
     }
 
     /// Channel argmax of `[C, H, W]` logits (the first channel wins a tie, as torch's `argmax`).
-    public static func argmax(_ logits: Tensor) -> [UInt8] {
+    public static func argmax(_ logits: Tensor, engine: EngineOptions = .default) -> [UInt8] {
         let c = logits.shape[0], plane = logits.count / max(c, 1)
         var best = [UInt8](repeating: 0, count: plane)
         // Pixel ranges on both cores; within a range, class by class over contiguous rows.
-        let parts = max(1, min(4 * Parallelism.threads, plane / 65_536))
+        let parts = max(1, min(4 * engine.threads, plane / 65_536))
         logits.data.withUnsafeBufferPointer { lb in
             best.withUnsafeMutableBufferPointer { bb in
-                let l = lb.baseAddress!, b = bb.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                // Each part writes its own pixel range.
+                let ls = UnsafeSendablePointer(lb.baseAddress!), bs = UnsafeSendableMutablePointer(bb.baseAddress!)
+                concurrentFor(parts, threads: engine.threads) { part in
+                    let l = ls.pointer, b = bs.pointer
                     let lo = plane * part / parts, hi = plane * (part + 1) / parts
                     let top = UnsafeMutablePointer<Float>.allocate(capacity: max(hi - lo, 1))
                     defer { top.deallocate() }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensors
 
 /// Wall time and arithmetic per model stage, for `zoo run --profile` and the benchmarks.
 public final class StageProfiler {
@@ -58,12 +59,32 @@ public final class StageProfiler {
     }
 }
 
-/// Optional profiling threaded through the forward pass.
-typealias Profiler = StageProfiler?
+/// What the forward pass threads through its stages: the engine options every kernel runs with, and the
+/// optional profiler.
+struct Forward {
+    var profiler: StageProfiler?
+    var engine: EngineOptions
 
-extension Optional where Wrapped == StageProfiler {
+    init(_ profiler: StageProfiler? = nil, engine: EngineOptions = .default) {
+        self.profiler = profiler
+        self.engine = engine
+    }
+
+    /// Runs `body` as the stage `name` of the profiler (just runs it without one).
     func stage<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
-        if let p = self { return try p.measure(name, body) }
+        if let p = profiler { return try p.measure(name, body) }
         return try body()
+    }
+
+    /// Adds multiply-adds to the stage being measured.
+    func count(_ macs: Int) { profiler?.count(macs) }
+
+    /// Runs a convolution with the engine options, counting its multiply-adds.
+    func run(_ conv: Conv2d, _ x: Tensor, relu: Bool = false, residual: Tensor? = nil) -> Tensor {
+        if let p = profiler {
+            let (_, h, w) = x.chw
+            p.count(conv.multiplyAdds(h: h, w: w))
+        }
+        return conv(x, relu: relu, residual: residual, engine: engine)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Imaging
 import PanopticFPN
+import Tensors
 
 /// One image through the model, handed to the output in input order.
 public struct FrameOutcome: Sendable {
@@ -36,7 +37,7 @@ public protocol FrameOutput: AnyObject {
 /// With one pipeline the model runs on the calling thread while the next image decodes on a background
 /// queue and the previous result is written on another. With `k` pipelines, `k` threads each take every
 /// `k`-th image (pipeline `p`: images `p`, `p + k`, ...), sharing the loaded weights read-only, with
-/// the threads of the parallel loops split between them (`EngineOptions.apply`); the calling thread hands
+/// the threads of the parallel loops split between them (`RunOptions.engine`); the calling thread hands
 /// their results to the output in input order, so the output bytes do not depend on `k`.
 public struct FrameLoop: Sendable {
     /// What to do with an image that cannot be decoded.
@@ -53,15 +54,18 @@ public struct FrameLoop: Sendable {
     public var decode: DecodeOptions
     public var profile: Bool
     public var onUnreadable: OnUnreadable
+    /// The kernels' options of each pipeline.
+    public var engine: EngineOptions
 
     public init(model: PanopticFPN, paths: [String], pipelines: Int = 1, decode: DecodeOptions = DecodeOptions(),
-                profile: Bool = false, onUnreadable: OnUnreadable = .stop) {
+                profile: Bool = false, onUnreadable: OnUnreadable = .stop, engine: EngineOptions = .default) {
         self.model = model
         self.paths = paths
         self.pipelines = max(1, min(pipelines, max(1, paths.count)))
         self.decode = decode
         self.profile = profile
         self.onUnreadable = onUnreadable
+        self.engine = engine
     }
 
     /// Starts decoding an image on a background queue (e.g. the first one while the weights load).
@@ -110,7 +114,7 @@ public struct FrameLoop: Sendable {
             case let .success(image):
                 let started = Date()
                 let profiler = profile ? StageProfiler() : nil
-                let result = model(image, profiler: profiler)
+                let result = model(image, profiler: profiler, engine: engine)
                 let seconds = Date().timeIntervalSince(started)
                 outcome = FrameOutcome(index: i, total: paths.count, path: path, name: name, image: image,
                                        result: .success(result), seconds: seconds,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A value computed on another queue; `get()` waits for it.
 public final class Pending<T>: @unchecked Sendable {
@@ -63,9 +64,8 @@ final class Channel<T>: @unchecked Sendable {
 }
 
 /// A flag several threads read and one sets.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    func set() { lock.lock(); value = true; lock.unlock() }
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -1,5 +1,6 @@
 import COpenBLAS
 import Foundation
+import Synchronization
 
 /// A 2-D convolution (cross-correlation, as torch's `Conv2d`), with its bias and an optional fused ReLU
 /// and residual addition, computed as one GEMM on OpenBLAS.
@@ -17,18 +18,6 @@ public struct Conv2d: Sendable {
         case f4x3
     }
 
-    /// The Winograd variant 3x3 stride-1 layers use (nil: im2col + GEMM for every layer). Process-wide;
-    /// set it before running a model, not while one runs.
-    nonisolated(unsafe) public static var winograd: Winograd? = .f4x3
-    /// Smaller outputs take the GEMM path. (Per call F(4,3) already wins from 12x20 pixels, but on
-    /// ResNet's 23x40 C5 layers the one-off weight transform and its 4x larger weights (+83 MB) cost a
-    /// one-image run as much as they save.)
-    nonisolated(unsafe) public static var winogradMinimumPixels = 1024
-    /// Whether layers keep their Winograd-domain weights after the first call (4x the 3x3 weights: about
-    /// 180 MB for Panoptic FPN R-50). Worth it when a model runs on several images; a one-image run
-    /// transforms each layer's weights into a reused scratch buffer instead, which touches far less fresh
-    /// memory for the same arithmetic. Process-wide; set it before running a model.
-    nonisolated(unsafe) public static var keepWinogradWeights = true
     /// Output floats per column block of a 1x1 convolution (GEMM plus epilogue while still in cache).
     static let oneByOneBlockFloats = 1 << 18
 
@@ -95,7 +84,8 @@ public struct Conv2d: Sendable {
     }
 
     /// `relu(conv(x) + bias + residual)` (each part optional). `residual` has the output's shape.
-    public func callAsFunction(_ x: Tensor, relu: Bool = false, residual: Tensor? = nil) -> Tensor {
+    public func callAsFunction(_ x: Tensor, relu: Bool = false, residual: Tensor? = nil,
+                               engine: EngineOptions = .default) -> Tensor {
         if x.rank == 4 && x.shape[0] != 1 {
             let n = x.shape[0], per = x.count / n
             var outs: [Float] = []
@@ -106,24 +96,24 @@ public struct Conv2d: Sendable {
                     Tensor(shape: Array(r.shape.dropFirst()),
                            data: Array(r.data[i * (r.count / n)..<(i + 1) * (r.count / n)]))
                 }
-                let y = forward(xi, relu: relu, residual: ri)
+                let y = forward(xi, relu: relu, residual: ri, engine: engine)
                 if i == 0 { outs.reserveCapacity(n * y.count); outShape = [n] + y.shape }
                 outs.append(contentsOf: y.data)
             }
             return Tensor(shape: outShape, data: outs)
         }
-        let y = forward(x, relu: relu, residual: residual)
+        let y = forward(x, relu: relu, residual: residual, engine: engine)
         return x.rank == 4 ? y.reshaped([1] + y.shape) : y
     }
 
-    private func forward(_ x: Tensor, relu: Bool, residual: Tensor?) -> Tensor {
+    private func forward(_ x: Tensor, relu: Bool, residual: Tensor?, engine: EngineOptions) -> Tensor {
         let (cin, h, w) = x.chw
         precondition(cin == inChannels, "Conv2d: input \(x.shape) for weight \(weight.shape)")
         let (kh, kw) = kernelSize
         let (oh, ow) = outputSize(h: h, w: w)
         let cout = outChannels, k = cin * kh * kw, n = oh * ow
         if let r = residual { precondition(r.count == cout * n, "Conv2d: residual \(r.shape)") }
-        let winograd = winogradTransform(oh: oh, ow: ow)
+        let winograd = winogradTransform(oh: oh, ow: ow, engine: engine)
         // The Winograd path adds the residual found in `out`; the GEMM paths add it in their epilogue.
         var out = Tensor(uninitialized: [cout, oh, ow]) { o in
             if winograd != nil, let r = residual { _ = o.initialize(from: r.data) }
@@ -133,43 +123,46 @@ public struct Conv2d: Sendable {
             x.data.withUnsafeBufferPointer { xp in
                 (residual?.data ?? empty).withUnsafeBufferPointer { rp in
                 out.data.withUnsafeMutableBufferPointer { op in
-                    let res = residual == nil ? nil : rp.baseAddress
                     if let t = winograd {
                         func run(_ u: UnsafePointer<Float>) {
                             t.convolve(xp.baseAddress!, cin: cin, h: h, w: w, pad: padding, u: u,
                                        cout: cout, bias: bias, relu: relu, addResidual: residual != nil,
-                                       out: op.baseAddress!, oh: oh, ow: ow)
+                                       out: op.baseAddress!, oh: oh, ow: ow, engine: engine)
                         }
-                        if Conv2d.keepWinogradWeights {
-                            let u = winogradWeights.get(t) { t.transformWeights(weight.data, cout: cout, cin: cin) }
+                        if engine.keepWinogradWeights {
+                            let u = winogradWeights.get(t) {
+                                t.transformWeights(weight.data, cout: cout, cin: cin, threads: engine.threads)
+                            }
                             u.withUnsafeBufferPointer { up in run(up.baseAddress!) }
                         } else {
                             ScratchPool.shared.with(t.alpha * t.alpha * cout * cin) { u in
-                                t.transformWeights(weight.data, cout: cout, cin: cin, into: u)
+                                t.transformWeights(weight.data, cout: cout, cin: cin, into: u, threads: engine.threads)
                                 run(u)
                             }
                         }
                         return
                     }
-                    GEMM.prepare()
-                    let obase = op.baseAddress!
-                    let split = GEMM.splitOverDispatch
+                    GEMM.prepare(engine)
+                    // The workers write disjoint column (1x1) or row blocks of `out`.
+                    let obase = UnsafeSendableMutablePointer(op.baseAddress!)
+                    let wbase = UnsafeSendablePointer(wp.baseAddress!), xbase = UnsafeSendablePointer(xp.baseAddress!)
+                    let res = residual == nil ? nil : rp.baseAddress.map { UnsafeSendablePointer($0) }
+                    let split = engine.gemmThreading == .split
+                    let backend = GEMM.backend(engine)
+                    // Within a block: the epilogue and im2col run on the block's thread when the blocks are
+                    // spread over the threads, else over the threads themselves.
+                    let inner = split ? 1 : engine.threads
                     if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
                         // Column blocks whose output (about 256 K floats) is still in cache for the epilogue;
                         // the blocks run in parallel, each one GEMM and its epilogue on one thread.
                         let nb = max(256, Conv2d.oneByOneBlockFloats / max(cout, 1))
                         let blocks = (n + nb - 1) / nb
-                        let body = { (b: Int) in
+                        concurrentFor(blocks, threads: split ? engine.threads : 1) { b in
                             let c0 = b * nb, cols = min(nb, n - c0)
-                            GEMM.kernel(m: cout, n: cols, k: k, a: wp.baseAddress!, lda: k, b: xp.baseAddress! + c0,
-                                        ldb: n, c: obase + c0, ldc: n)
-                            self.epilogue(obase, residual: res, ld: n, from: c0, count: cols, relu: relu,
-                                          parallel: !split)
-                        }
-                        if split && blocks > 1 {
-                            DispatchQueue.concurrentPerform(iterations: blocks, execute: body)
-                        } else {
-                            for b in 0..<blocks { body(b) }
+                            GEMM.kernel(backend, m: cout, n: cols, k: k, a: wbase.pointer, lda: k,
+                                        b: xbase.pointer + c0, ldb: n, c: obase.pointer + c0, ldc: n)
+                            self.epilogue(obase.pointer, residual: res?.pointer, ld: n, from: c0, count: cols,
+                                          relu: relu, threads: inner)
                         }
                         return
                     }
@@ -177,25 +170,22 @@ public struct Conv2d: Sendable {
                     // blocks per thread when splitting); each block unfolds, multiplies and finishes on one
                     // thread.
                     var rowsPerBlock = max(1, min(oh, (1 << 22) / max(1, k * ow)))
-                    if split { rowsPerBlock = max(1, min(rowsPerBlock, (oh + 2 * Parallelism.threads - 1) / (2 * Parallelism.threads))) }
+                    if split {
+                        rowsPerBlock = max(1, min(rowsPerBlock, (oh + 2 * engine.threads - 1) / (2 * engine.threads)))
+                    }
                     let blocks = (oh + rowsPerBlock - 1) / rowsPerBlock
-                    let body = { (b: Int) in
+                    concurrentFor(blocks, threads: split ? engine.threads : 1) { [rowsPerBlock] b in
                         ScratchPool.shared.with(k * rowsPerBlock * ow) { scratch in
                             let y0 = b * rowsPerBlock
                             let rows = min(rowsPerBlock, oh - y0)
                             let nb = rows * ow
-                            self.im2col(xp.baseAddress!, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows,
-                                        ow: ow, into: scratch, parallel: !split)
-                            GEMM.kernel(m: cout, n: nb, k: k, a: wp.baseAddress!, lda: k, b: scratch, ldb: nb,
-                                        c: obase + y0 * ow, ldc: n)
-                            self.epilogue(obase, residual: res, ld: n, from: y0 * ow, count: nb, relu: relu,
-                                          parallel: !split)
+                            self.im2col(xbase.pointer, c: cin, h: h, w: w, kh: kh, kw: kw, y0: y0, rows: rows,
+                                        ow: ow, into: scratch, threads: inner)
+                            GEMM.kernel(backend, m: cout, n: nb, k: k, a: wbase.pointer, lda: k, b: scratch, ldb: nb,
+                                        c: obase.pointer + y0 * ow, ldc: n)
+                            self.epilogue(obase.pointer, residual: res?.pointer, ld: n, from: y0 * ow, count: nb,
+                                          relu: relu, threads: inner)
                         }
-                    }
-                    if split && blocks > 1 {
-                        DispatchQueue.concurrentPerform(iterations: blocks, execute: body)
-                    } else {
-                        for b in 0..<blocks { body(b) }
                     }
                 }
                 }
@@ -207,10 +197,12 @@ public struct Conv2d: Sendable {
     /// `out[co, c] = relu(out[co, c] + bias[co] + residual[co, c])` for columns c in from..<from+count of a
     /// `[Cout, ld]` output, right after the GEMM wrote them (while they are in cache).
     private func epilogue(_ out: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, ld: Int,
-                          from c0: Int, count: Int, relu: Bool, parallel: Bool) {
+                          from c0: Int, count: Int, relu: Bool, threads: Int) {
+        let outp = UnsafeSendableMutablePointer(out), resp = residual.map { UnsafeSendablePointer($0) }
         bias.withUnsafeBufferPointer { bp in
-            let b = bp.baseAddress!
-            parallelFor(outChannels, minPerThread: parallel ? max(1, 16_384 / max(count, 1)) : Int.max) { range in
+            let bs = UnsafeSendablePointer(bp.baseAddress!)
+            parallelFor(outChannels, threads: threads, minPerThread: max(1, 16_384 / max(count, 1))) { range in
+                let out = outp.pointer, residual = resp?.pointer, b = bs.pointer
                 for co in range {
                     let row = out + co * ld + c0, bc = b[co]
                     if let residual {
@@ -231,14 +223,16 @@ public struct Conv2d: Sendable {
     }
 
     /// Whether this layer takes the Winograd path for an output of `oh` x `ow`.
-    public func usesWinograd(oh: Int, ow: Int) -> Bool { winogradTransform(oh: oh, ow: ow) != nil }
+    public func usesWinograd(oh: Int, ow: Int, engine: EngineOptions = .default) -> Bool {
+        winogradTransform(oh: oh, ow: ow, engine: engine) != nil
+    }
 
     /// The Winograd variant for this layer and output size, nil for the im2col/GEMM path: 3x3, stride 1,
     /// no dilation, enough channels and pixels for the transforms to pay off.
-    func winogradTransform(oh: Int, ow: Int) -> WinogradTransform? {
-        guard let variant = Conv2d.winograd, weight.shape[2] == 3, weight.shape[3] == 3, stride == 1,
+    func winogradTransform(oh: Int, ow: Int, engine: EngineOptions) -> WinogradTransform? {
+        guard let variant = engine.winograd, weight.shape[2] == 3, weight.shape[3] == 3, stride == 1,
               dilation == 1, padding <= 2, inChannels >= 16, outChannels >= 16,
-              oh * ow >= Conv2d.winogradMinimumPixels else { return nil }
+              oh * ow >= engine.winogradMinimumPixels else { return nil }
         switch variant {
         case .f2x3: return .f2x3
         case .f4x3: return .f4x3
@@ -248,10 +242,12 @@ public struct Conv2d: Sendable {
     /// Unfolds output rows y0..<y0+rows: row `(ci, ky, kx)` of the block holds, for each output pixel,
     /// the input value under that kernel tap (0 outside the image).
     private func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, kh: Int, kw: Int,
-                        y0: Int, rows: Int, ow: Int, into col: UnsafeMutablePointer<Float>, parallel: Bool) {
+                        y0: Int, rows: Int, ow: Int, into col: UnsafeMutablePointer<Float>, threads: Int) {
         let s = stride, p = padding, d = dilation
         let nb = rows * ow
-        parallelFor(c * kh * kw, minPerThread: parallel ? 4 : Int.max) { range in
+        let xs = UnsafeSendablePointer(x), cols = UnsafeSendableMutablePointer(col)
+        parallelFor(c * kh * kw, threads: threads, minPerThread: 4) { range in
+            let x = xs.pointer, col = cols.pointer
             for r in range {
                 let ci = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw
                 let dst = col + r * nb
@@ -283,16 +279,15 @@ public struct Conv2d: Sendable {
 }
 
 /// The Winograd-domain weights of one layer, computed once (thread-safe).
-final class WinogradWeightCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cached: (m: Int, u: [Float])?
+final class WinogradWeightCache: Sendable {
+    private let cached = Mutex<(m: Int, u: [Float])?>(nil)
 
     func get(_ t: WinogradTransform, _ make: () -> [Float]) -> [Float] {
-        lock.lock()
-        defer { lock.unlock() }
-        if let c = cached, c.m == t.m { return c.u }
-        let u = make()
-        cached = (t.m, u)
-        return u
+        cached.withLock { cached in
+            if let c = cached, c.m == t.m { return c.u }
+            let u = make()
+            cached = (t.m, u)
+            return u
+        }
     }
 }

@@ -17,7 +17,7 @@ public struct ConvTranspose2d: Sendable {
         self.bias = bias ?? [Float](repeating: 0, count: weight.shape[1])
     }
 
-    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+    public func callAsFunction(_ x: Tensor, relu: Bool = false, engine: EngineOptions = .default) -> Tensor {
         let cin = weight.shape[0], cout = weight.shape[1], k = weight.shape[2]
         let batched = x.rank == 4
         let n = batched ? x.shape[0] : 1
@@ -36,11 +36,14 @@ public struct ConvTranspose2d: Sendable {
                             for img in 0..<n {
                                 // cols[(co, ky, kx), p] = sum_ci W[ci, (co, ky, kx)] x[ci, p]
                                 GEMM.sgemm(transA: true, m: m, n: hw, k: cin, a: wbase, lda: m,
-                                           b: xbase + img * cin * hw, ldb: hw, c: cols, ldc: hw)
+                                           b: xbase + img * cin * hw, ldb: hw, c: cols, ldc: hw, engine: engine)
                                 // Scatter: output row y * k + ky of channel co interleaves the k rows
                                 // (co, ky, 0..<k) of input row y. Channels split over the threads.
-                                let base = obase + img * cout * oh * ow
-                                parallelFor(cout, minPerThread: max(1, 4096 / max(1, oh * ow))) { range in
+                                let bases = UnsafeSendableMutablePointer(obase + img * cout * oh * ow)
+                                let colss = UnsafeSendablePointer(cols), bs = UnsafeSendablePointer(b)
+                                parallelFor(cout, threads: engine.threads,
+                                            minPerThread: max(1, 4096 / max(1, oh * ow))) { range in
+                                    let base = bases.pointer, cols = colss.pointer, b = bs.pointer
                                     for co in range {
                                         let bc = b[co]
                                         for ky in 0..<k {

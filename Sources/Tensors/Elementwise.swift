@@ -1,28 +1,30 @@
 extension Tensor {
     /// `max(x, 0)` element-wise, in place.
-    public mutating func applyReLU() {
+    public mutating func applyReLU(engine: EngineOptions = .default) {
         data.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            parallelFor(p.count, minPerThread: 1 << 16) { r in
+            let bs = UnsafeSendableMutablePointer(p.baseAddress!)
+            parallelFor(p.count, threads: engine.threads, minPerThread: 1 << 16) { r in
+                let base = bs.pointer
                 for i in r { base[i] = max(base[i], 0) }
             }
         }
     }
 
     /// `max(x, 0)` element-wise.
-    public func relu() -> Tensor {
+    public func relu(engine: EngineOptions = .default) -> Tensor {
         var t = self
-        t.applyReLU()
+        t.applyReLU(engine: engine)
         return t
     }
 
     /// `self += other`, same shapes.
-    public mutating func add(_ other: Tensor) {
+    public mutating func add(_ other: Tensor, engine: EngineOptions = .default) {
         precondition(shape == other.shape, "Tensor.add: \(shape) + \(other.shape)")
         data.withUnsafeMutableBufferPointer { p in
             other.data.withUnsafeBufferPointer { q in
-                let a = p.baseAddress!, b = q.baseAddress!
-                parallelFor(p.count, minPerThread: 1 << 16) { r in
+                let sa = UnsafeSendableMutablePointer(p.baseAddress!), sb = UnsafeSendablePointer(q.baseAddress!)
+                parallelFor(p.count, threads: engine.threads, minPerThread: 1 << 16) { r in
+                    let a = sa.pointer, b = sb.pointer
                     for i in r { a[i] += b[i] }
                 }
             }

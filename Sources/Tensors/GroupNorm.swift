@@ -15,14 +15,15 @@ public struct GroupNorm: Sendable {
         self.eps = eps
     }
 
-    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+    public func callAsFunction(_ x: Tensor, relu: Bool = false, engine: EngineOptions = .default) -> Tensor {
         let (c, h, w) = x.chw
         precondition(c == gamma.count, "GroupNorm: input \(x.shape) for \(gamma.count) channels")
         var y = x.rank == 3 ? x : x.reshaped([c, h, w])
         let per = c / groups, plane = h * w
         y.data.withUnsafeMutableBufferPointer { p in
-            let base = p.baseAddress!
-            parallelFor(groups) { range in
+            let bs = UnsafeSendableMutablePointer(p.baseAddress!)
+            parallelFor(groups, threads: engine.threads) { range in
+                let base = bs.pointer
                 for g in range {
                     let start = base + g * per * plane, n = per * plane
                     // Mean and variance in double: a group holds up to millions of values.

@@ -12,7 +12,7 @@ public struct Linear: Sendable {
         self.bias = bias ?? [Float](repeating: 0, count: weight.shape[0])
     }
 
-    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+    public func callAsFunction(_ x: Tensor, relu: Bool = false, engine: EngineOptions = .default) -> Tensor {
         let nOut = weight.shape[0], nIn = weight.shape[1]
         let rows = x.count / max(nIn, 1)
         precondition(rows * nIn == x.count, "Linear: input \(x.shape) for weight \(weight.shape)")
@@ -23,11 +23,11 @@ public struct Linear: Sendable {
             x.data.withUnsafeBufferPointer { xp in
                 y.data.withUnsafeMutableBufferPointer { yp in
                     GEMM.sgemm(transB: true, m: rows, n: nOut, k: nIn, a: xp.baseAddress!, lda: nIn,
-                               b: wp.baseAddress!, ldb: nIn, beta: 1, c: yp.baseAddress!, ldc: nOut)
+                               b: wp.baseAddress!, ldb: nIn, beta: 1, c: yp.baseAddress!, ldc: nOut, engine: engine)
                 }
             }
         }
-        if relu { y.applyReLU() }
+        if relu { y.applyReLU(engine: engine) }
         return y
     }
 }

@@ -1,12 +1,13 @@
 extension Tensor {
     /// Max pooling of a `[C, H, W]` map (torch `max_pool2d`, `ceil_mode=False`); padding counts as -inf.
-    public func maxPool2d(kernel: Int, stride: Int, padding: Int = 0) -> Tensor {
+    public func maxPool2d(kernel: Int, stride: Int, padding: Int = 0, engine: EngineOptions = .default) -> Tensor {
         let (c, h, w) = chw
         let oh = (h + 2 * padding - kernel) / stride + 1, ow = (w + 2 * padding - kernel) / stride + 1
         return Tensor(uninitialized: [c, oh, ow]) { out in
             data.withUnsafeBufferPointer { src in
-                let s = src.baseAddress!, o = out.baseAddress!
-                parallelFor(c) { range in
+                let ss = UnsafeSendablePointer(src.baseAddress!), os = UnsafeSendableMutablePointer(out.baseAddress!)
+                parallelFor(c, threads: engine.threads) { range in
+                    let s = ss.pointer, o = os.pointer
                     for ch in range {
                         let plane = s + ch * h * w
                         for oy in 0..<oh {

@@ -6,7 +6,7 @@ extension Tensor {
     /// With `cropHeight` / `cropWidth`, only the top-left `cropHeight x cropWidth` of that output is
     /// computed (the same values as resizing, then cropping).
     public func resizedBilinear(height fullH: Int, width fullW: Int, scaleFactor: Float? = nil,
-                                cropHeight: Int? = nil, cropWidth: Int? = nil) -> Tensor {
+                                cropHeight: Int? = nil, cropWidth: Int? = nil, engine: EngineOptions = .default) -> Tensor {
         let (c, h, w) = chw
         let sy = scaleFactor.map { 1 / $0 } ?? Float(h) / Float(fullH)
         let sx = scaleFactor.map { 1 / $0 } ?? Float(w) / Float(fullW)
@@ -16,8 +16,10 @@ extension Tensor {
         return Tensor(uninitialized: [c, oh, ow]) { out in
             data.withUnsafeBufferPointer { src in
             xs.withUnsafeBufferPointer { xb in
-                let s = src.baseAddress!, o = out.baseAddress!, xt = xb.baseAddress!
-                parallelFor(c * oh, minPerThread: 16) { range in
+                let ss = UnsafeSendablePointer(src.baseAddress!), os = UnsafeSendableMutablePointer(out.baseAddress!)
+                let xts = UnsafeSendablePointer(xb.baseAddress!)
+                parallelFor(c * oh, threads: engine.threads, minPerThread: 16) { range in
+                    let s = ss.pointer, o = os.pointer, xt = xts.pointer
                     for r in range {
                         let ch = r / oh, y = r % oh
                         let ty = ys[y]
@@ -36,13 +38,14 @@ extension Tensor {
     }
 
     /// Nearest neighbour with an output size (torch `mode='nearest'`): source `floor(dst * in / out)`.
-    public func resizedNearest(height oh: Int, width ow: Int) -> Tensor {
+    public func resizedNearest(height oh: Int, width ow: Int, engine: EngineOptions = .default) -> Tensor {
         let (c, h, w) = chw
         let yi = nearestIndices(out: oh, in: h), xi = nearestIndices(out: ow, in: w)
         return Tensor(uninitialized: [c, oh, ow]) { out in
             data.withUnsafeBufferPointer { src in
-                let s = src.baseAddress!, o = out.baseAddress!
-                parallelFor(c * oh, minPerThread: 16) { range in
+                let ss = UnsafeSendablePointer(src.baseAddress!), os = UnsafeSendableMutablePointer(out.baseAddress!)
+                parallelFor(c * oh, threads: engine.threads, minPerThread: 16) { range in
+                    let s = ss.pointer, o = os.pointer
                     for r in range {
                         let ch = r / oh, y = r % oh
                         let row = s + (ch * h + yi[y]) * w, dst = o + r * ow

@@ -142,7 +142,7 @@ public enum RoIAlign {
     }
 
     /// `[C, H, W]` to `[H, W, C]` (the layout `poolChannelsLast` reads).
-    public static func channelsLast(_ t: Tensor) -> [Float] {
+    public static func channelsLast(_ t: Tensor, engine: EngineOptions = .default) -> [Float] {
         let c = t.shape[t.rank - 3], h = t.shape[t.rank - 2], w = t.shape[t.rank - 1]
         let plane = h * w
         return [Float](unsafeUninitializedCapacity: c * plane) { dst, count in
@@ -152,7 +152,9 @@ public enum RoIAlign {
                 // pixels (16 x C floats) stay in cache while the channels are scattered into them.
                 let block = 16
                 let blocks = (plane + block - 1) / block
-                parallelFor(blocks, minPerThread: 64) { range in
+                let ss = UnsafeSendablePointer(s), ds = UnsafeSendableMutablePointer(d)
+                parallelFor(blocks, threads: engine.threads, minPerThread: 64) { range in
+                    let s = ss.pointer, d = ds.pointer
                     for b in range {
                         let p0 = b * block, n = min(block, plane - p0)
                         let o = d + p0 * c

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,11 +9,17 @@ import Glibc
 /// Large allocations come from fresh `mmap`ed pages, which the kernel zeroes on first touch; for
 /// 30-60 MB temporaries per layer that costs as much as the arithmetic. Buffers are kept after use and
 /// handed out again, so a forward pass touches fresh memory only on its first layers.
-final class ScratchPool: @unchecked Sendable {
+final class ScratchPool: Sendable {
     static let shared = ScratchPool()
 
-    private let lock = NSLock()
-    private var free: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)] = []
+    /// An allocation handed between threads (owned by the pool while free, by one caller while taken).
+    private struct Buffer: Sendable {
+        var memory: UnsafeSendableMutablePointer<Float>
+        var capacity: Int
+        var pointer: UnsafeMutablePointer<Float> { memory.pointer }
+    }
+    /// The buffers not in use (each owned by the pool while here, by one caller while taken).
+    private let free = Mutex<[Buffer]>([])
 
     /// Runs `body` with a buffer of at least `count` floats (uninitialised).
     func with<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
@@ -21,23 +28,23 @@ final class ScratchPool: @unchecked Sendable {
         return try body(buffer.pointer)
     }
 
-    private func take(_ count: Int) -> (pointer: UnsafeMutablePointer<Float>, capacity: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        // The smallest free buffer that fits; else replace the largest (it is too small) by a new one.
-        if let i = free.indices.filter({ free[$0].capacity >= count }).min(by: { free[$0].capacity < free[$1].capacity }) {
-            return free.remove(at: i)
+    private func take(_ count: Int) -> Buffer {
+        free.withLock { free in
+            // The smallest free buffer that fits; else replace the largest (it is too small) by a new one.
+            if let i = free.indices.filter({ free[$0].capacity >= count })
+                .min(by: { free[$0].capacity < free[$1].capacity }) {
+                return free.remove(at: i)
+            }
+            if let i = free.indices.max(by: { free[$0].capacity < free[$1].capacity }) {
+                free.remove(at: i).pointer.deallocate()
+            }
+            return Buffer(memory: UnsafeSendableMutablePointer(.allocate(capacity: max(count, 1))),
+                          capacity: max(count, 1))
         }
-        if let i = free.indices.max(by: { free[$0].capacity < free[$1].capacity }) {
-            free.remove(at: i).pointer.deallocate()
-        }
-        return (UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)), max(count, 1))
     }
 
-    private func give(_ buffer: (pointer: UnsafeMutablePointer<Float>, capacity: Int)) {
-        lock.lock()
-        defer { lock.unlock() }
-        free.append(buffer)
+    private func give(_ buffer: Buffer) {
+        free.withLock { $0.append(buffer) }
     }
 }
 

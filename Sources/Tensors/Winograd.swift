@@ -54,23 +54,26 @@ struct WinogradTransform: Sendable {
              0, 1, -1, 8, -8, 1])
 
     /// `U[ξ][co][ci]` for the `[Cout, Cin, 3, 3]` weight, in double then rounded once.
-    func transformWeights(_ w: [Float], cout: Int, cin: Int) -> [Float] {
+    func transformWeights(_ w: [Float], cout: Int, cin: Int, threads: Int) -> [Float] {
         let n = alpha * alpha * cout * cin
         return [Float](unsafeUninitializedCapacity: n) { up, count in
-            if let base = up.baseAddress { transformWeights(w, cout: cout, cin: cin, into: base) }
+            if let base = up.baseAddress { transformWeights(w, cout: cout, cin: cin, into: base, threads: threads) }
             count = n
         }
     }
 
     /// `transformWeights` into `base` (`alpha² * cout * cin` floats).
-    func transformWeights(_ w: [Float], cout: Int, cin: Int, into base: UnsafeMutablePointer<Float>) {
+    func transformWeights(_ w: [Float], cout: Int, cin: Int, into base: UnsafeMutablePointer<Float>, threads: Int) {
         let a = alpha
         let gd = g.map(Double.init)
         do {
             w.withUnsafeBufferPointer { wb in
             gd.withUnsafeBufferPointer { gb in
-            guard let wp = wb.baseAddress, let gp = gb.baseAddress else { return }
-            parallelFor(cout) { range in
+            guard let wb = wb.baseAddress, let gb = gb.baseAddress else { return }
+            // Each worker writes the output channels of its range.
+            let ws = UnsafeSendablePointer(wb), gs = UnsafeSendablePointer(gb), bs = UnsafeSendableMutablePointer(base)
+            parallelFor(cout, threads: threads) { range in
+                let wp = ws.pointer, gp = gs.pointer, base = bs.pointer
                 // Per output channel, every quantity is a vector over the input channels, so the loops
                 // below run over contiguous doubles (the same operations in the same order per element).
                 let wt = UnsafeMutablePointer<Double>.allocate(capacity: 9 * cin)      // [tap][ci]
@@ -121,7 +124,7 @@ struct WinogradTransform: Sendable {
     /// whole tile row at once, so the inner loops are contiguous and vectorise.
     func convolve(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, pad: Int,
                   u: UnsafePointer<Float>, cout: Int, bias: [Float], relu: Bool, addResidual: Bool,
-                  out: UnsafeMutablePointer<Float>, oh: Int, ow: Int) {
+                  out: UnsafeMutablePointer<Float>, oh: Int, ow: Int, engine: EngineOptions) {
         let a = alpha, a2 = a * a
         let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m
         // Blocks of whole tile rows: about 16 M floats of transformed input each, so each of the a² GEMMs
@@ -132,7 +135,7 @@ struct WinogradTransform: Sendable {
             ScratchPool.shared.with(a2 * cout * maxTiles) { mm in
                 convolveBlocks(x, cin: cin, h: h, w: w, pad: pad, u: u, cout: cout, bias: bias, relu: relu,
                                addResidual: addResidual, out: out, oh: oh, ow: ow, v: v, mm: mm,
-                               rowsPerBlock: rowsPerBlock)
+                               rowsPerBlock: rowsPerBlock, engine: engine)
             }
         }
     }
@@ -140,16 +143,22 @@ struct WinogradTransform: Sendable {
     private func convolveBlocks(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, pad: Int,
                                 u: UnsafePointer<Float>, cout: Int, bias: [Float], relu: Bool, addResidual: Bool,
                                 out: UnsafeMutablePointer<Float>, oh: Int, ow: Int,
-                                v: UnsafeMutablePointer<Float>, mm: UnsafeMutablePointer<Float>, rowsPerBlock: Int) {
+                                v: UnsafeMutablePointer<Float>, mm: UnsafeMutablePointer<Float>, rowsPerBlock: Int,
+                                engine: EngineOptions) {
         let a = alpha, a2 = a * a
         let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m
         // Padded input row span covered by a tile row: tilesX * m + 2 columns.
         let span = tilesX * m + 2
+        // Workers write disjoint parts of v (input channels), mm (transform positions) and out (channels).
+        let xs = UnsafeSendablePointer(x), us = UnsafeSendablePointer(u), outs = UnsafeSendableMutablePointer(out)
+        let vs = UnsafeSendableMutablePointer(v), mms = UnsafeSendableMutablePointer(mm)
+        let threads = engine.threads
         var ty0 = 0
         while ty0 < tilesY {
             let rows = min(rowsPerBlock, tilesY - ty0), nt = rows * tilesX
             // V[ξ][ci][t] = Bᵀ d B
-            parallelFor(cin) { range in
+            parallelFor(cin, threads: threads) { [ty0] range in
+                let x = xs.pointer, v = vs.pointer
                 let rowsBuf = UnsafeMutablePointer<Float>.allocate(capacity: a * span)   // input rows
                 let colBuf = UnsafeMutablePointer<Float>.allocate(capacity: a * span)    // Bᵀ along y
                 let taps = UnsafeMutablePointer<Float>.allocate(capacity: a * tilesX)    // de-interleaved
@@ -198,21 +207,17 @@ struct WinogradTransform: Sendable {
                 }
             }
             // M[ξ] = U[ξ] V[ξ]: one GEMM per transform position.
-            GEMM.prepare()
-            if GEMM.splitOverDispatch {
-                // Independent GEMMs: spread over the threads whole (no packing is repeated).
-                DispatchQueue.concurrentPerform(iterations: a2) { xi in
-                    GEMM.kernel(m: cout, n: nt, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * nt, ldb: nt,
-                                c: mm + xi * cout * nt, ldc: nt)
-                }
-            } else {
-                for xi in 0..<a2 {
-                    GEMM.kernel(m: cout, n: nt, k: cin, a: u + xi * cout * cin, lda: cin, b: v + xi * cin * nt, ldb: nt,
-                                c: mm + xi * cout * nt, ldc: nt)
-                }
+            GEMM.prepare(engine)
+            let backend = GEMM.backend(engine)
+            // Independent GEMMs: spread over the threads whole (no packing is repeated) when the kernels
+            // split the GEMMs, else one after the other on OpenBLAS's threads.
+            concurrentFor(a2, threads: engine.gemmThreading == .split ? threads : 1) { xi in
+                GEMM.kernel(backend, m: cout, n: nt, k: cin, a: us.pointer + xi * cout * cin, lda: cin,
+                            b: vs.pointer + xi * cin * nt, ldb: nt, c: mms.pointer + xi * cout * nt, ldc: nt)
             }
             // Y = Aᵀ M A, plus bias, residual, ReLU; each 1-D pass runs over all the block's tiles.
-            parallelFor(cout) { range in
+            parallelFor(cout, threads: threads) { [ty0] range in
+                let mm = mms.pointer, out = outs.pointer
                 let s1 = UnsafeMutablePointer<Float>.allocate(capacity: m * a * nt)
                 let y = UnsafeMutablePointer<Float>.allocate(capacity: m * m * nt)
                 defer { s1.deallocate(); y.deallocate() }

@@ -1,10 +1,12 @@
+import Synchronization
+
 /// A PyTorch checkpoint opened for reading: its unpickled object (`root`) with tensor references, and
 /// access to the tensors' bytes. Reading never executes anything from the file.
 ///
 /// Three containers are understood, told apart by their first bytes: the zip form (`torch.save`
 /// since 1.6), the legacy stream (`_use_new_zipfile_serialization=False`) and a plain pickle (`.pkl`
 /// files of detectron2, whose arrays are numpy arrays). The pre-1.0 tar form is refused.
-public final class Checkpoint: @unchecked Sendable {
+public final class Checkpoint: Sendable {
     public enum Format: String, Sendable { case zip, legacy, pickle }
 
     public let format: Format
@@ -16,7 +18,11 @@ public final class Checkpoint: @unchecked Sendable {
     public let bigEndian: Bool
     /// The largest tensor a view may expand to (stride 0 or overlapping views can be larger than their
     /// storage): 16 times the file, at least 1 MiB.
-    public var maxMaterializedBytes: Int
+    public var maxMaterializedBytes: Int {
+        get { maxMaterialized.load(ordering: .relaxed) }
+        set { maxMaterialized.store(newValue, ordering: .relaxed) }
+    }
+    private let maxMaterialized: Atomic<Int>
 
     /// Storage key → where its bytes are.
     let storageRecords: [String: Record]
@@ -33,7 +39,7 @@ public final class Checkpoint: @unchecked Sendable {
 
     public init(source: ByteSource) throws {
         self.source = source
-        self.maxMaterializedBytes = max(source.size &* 16, 1 << 20)
+        self.maxMaterialized = Atomic(max(source.size &* 16, 1 << 20))
         let head = try source.read(0, min(source.size, 512))
         switch FileKind.detect(head) {
         case .zip:

@@ -1,14 +1,16 @@
 import Foundation
+import Synchronization
 
 /// An advisory lock (flock(2)) on `<target>.lock`, held while one process downloads the target.
 /// A second process that wants the same file waits, then finds it verified. The lock dies with its
 /// process, so a killed fetch never leaves the cache locked. (On network file systems flock works
 /// where the server supports it, as on NFSv4 and Lustre with `flock` mounts.)
-public final class FileLock {
-    private var fd: Int32
+public final class FileLock: Sendable {
+    /// The locked file's descriptor, -1 once released (a lock may be released on another thread).
+    private let fd: Mutex<Int32>
     public let path: URL
 
-    private init(fd: Int32, path: URL) { self.fd = fd; self.path = path }
+    private init(fd: Int32, path: URL) { self.fd = Mutex(fd); self.path = path }
 
     /// Takes the lock; calls `waiting` once if another process holds it, then blocks until it is free.
     public static func acquire(_ path: URL, waiting: () -> Void) throws -> FileLock {
@@ -58,10 +60,12 @@ public final class FileLock {
     }
 
     public func release() {
-        guard fd >= 0 else { return }
-        flock(fd, LOCK_UN)
-        close(fd)
-        fd = -1
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            close(fd)
+            fd = -1
+        }
     }
 
     deinit { release() }

@@ -128,11 +128,11 @@ struct ThreadOptions: ParsableArguments {
         if let k = pipelines, k < 1 { throw ValidationError("--pipelines must be at least 1") }
     }
 
-    /// The engine options of a model run: the thread budget (its warning printed), the decode options,
-    /// the pipelines asked for.
-    func engine(decode: DecodeOptions) -> EngineOptions {
+    /// The options of a model run: the thread budget (its warning printed), the decode options, the
+    /// pipelines asked for.
+    func runOptions(decode: DecodeOptions) -> RunOptions {
         let budget = CPUBudget.detect(requested: threads)
         if let w = budget.warning { Console.note("warning: " + w) }
-        return EngineOptions(budget: budget, decode: decode, pipelines: pipelines)
+        return RunOptions(budget: budget, decode: decode, pipelines: pipelines)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Synchronization
 import SafeTensors
 import TorchCheckpoint
 import ZooRegistry
@@ -211,24 +212,28 @@ struct Convert: ParsableCommand {
 }
 
 /// The MD5 of a file (`Checksum.md5(of:)`), computed on a background thread while the caller works.
-final class ConcurrentMD5: @unchecked Sendable {
+final class ConcurrentMD5: Sendable {
     private let group = DispatchGroup()
-    private var digest: String?
-    private var failure: Error?
+    /// The digest or the failure, set once by the background thread (before `group` is left).
+    private let outcome = Mutex<Result<String, Error>?>(nil)
 
-    init(known: String) { digest = known }
+    init(known: String) { outcome.withLock { $0 = .success(known) } }
 
     init(path: String) {
         group.enter()
         Thread.detachNewThread { [self] in
             defer { group.leave() }
-            do { digest = try Checksum.md5(of: URL(fileURLWithPath: path)) } catch { failure = error }
+            let r = Result { try Checksum.md5(of: URL(fileURLWithPath: path)) }
+            outcome.withLock { $0 = r }
         }
     }
 
     func result() throws -> String {
         group.wait()
-        if let e = failure { throw CLIError(message: "cannot compute the MD5 of the source: \(e)") }
-        return digest ?? ""
+        switch outcome.withLock({ $0 }) {
+        case .success(let digest): return digest
+        case .failure(let e): throw CLIError(message: "cannot compute the MD5 of the source: \(e)")
+        case nil: return ""
+        }
     }
 }

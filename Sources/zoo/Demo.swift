@@ -216,8 +216,8 @@ struct Demo: ParsableCommand {
         do {
             journal = try Journal(url: URL(fileURLWithPath: "\(out)/journal.jsonl"), header: Journal.Header(model: model, weights: identity))
         } catch { throw CLIError(error) }
-        let engine = threadOptions.engine(decode: DecodeOptions(warningHandler: { Console.note("warning: " + $0) }))
-        let failures = try DatasetModelRun(layout: layout, config: config, registry: registry, engine: engine,
+        let options = threadOptions.runOptions(decode: DecodeOptions(warningHandler: { Console.note("warning: " + $0) }))
+        let failures = try DatasetModelRun(layout: layout, config: config, registry: registry, options: options,
                                            weights: WeightSource.file(weights, identity: identity), journal: journal,
                                            visDirectory: nil, quiet: false).run(names, started: started)
         guard failures.isEmpty else { throw CLIError(message: failures.joined(separator: "\n")) }
@@ -225,7 +225,7 @@ struct Demo: ParsableCommand {
         do { try PanSegFile.write(frames, to: "\(out)/pan_seg.json") } catch { throw CLIError(error) }
         Console.note("wrote \(out)/pan_seg.json (\(frames.count) frames)")
         try ScoreReport(registry: registry, entry: entry, frames: frames, truth: .bitmasks(directory: layout.bitmaskDirectory),
-                        directory: out, nproc: engine.threads, quiet: false, cache: cache)
+                        directory: out, nproc: options.threads, quiet: false, cache: cache)
             .run(tolerance: nil, note: "synthetic weights: the score means nothing; the comparison with the published PQ is not applied")
     }
 }

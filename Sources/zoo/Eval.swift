@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Panoptic
 import Tensors
 import ZooFiles
@@ -43,7 +44,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try guarded {
             let collector = WarningCollector()
-            var evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads)
+            var evaluator = PanopticEvaluator(threads: nproc ?? EngineOptions.default.threads)
             if !quiet {
                 evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
             }
@@ -65,22 +66,22 @@ struct Eval: ParsableCommand {
 }
 
 /// Prints warnings on stderr, at most a few per kind, then how many more there were.
-private final class WarningCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var perKind: [EvalWarning.Kind: Int] = [:]
+private final class WarningCollector: Sendable {
+    private let perKind = Mutex<[EvalWarning.Kind: Int]>([:])
     private let limit = 10
 
     func add(_ w: EvalWarning) {
-        lock.lock(); defer { lock.unlock() }
-        let n = perKind[w.kind, default: 0]
-        perKind[w.kind] = n + 1
-        if n < limit {
-            Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message)
+        perKind.withLock { perKind in
+            let n = perKind[w.kind, default: 0]
+            perKind[w.kind] = n + 1
+            if n < limit {
+                Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message)
+            }
         }
     }
 
     func flush() {
-        lock.lock(); defer { lock.unlock() }
+        let perKind = self.perKind.withLock { $0 }
         for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > limit {
             Console.note("warning: \(n - limit) more warnings of the kind '\(kind.rawValue)' not shown")
         }

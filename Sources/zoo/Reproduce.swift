@@ -101,7 +101,7 @@ struct Reproduce: ParsableCommand {
     func run() throws {
         try guarded {
             let started = Date()
-            let engine = threadOptions.engine(decode: try limits.decodeOptions())
+            let options = threadOptions.runOptions(decode: try limits.decodeOptions())
             let registry = try registryOptions.load()
             let entry: ModelEntry
             do { entry = try registry.resolve(id) } catch { throw CLIError(error) }
@@ -127,7 +127,7 @@ struct Reproduce: ParsableCommand {
             }
 
             // Every image's header (size within the pixel limit), before the weights load or anything is written.
-            try ImageInputs.preflight(names.map { "\(layout.imagesDirectory)/\($0)" }, options: engine.decode)
+            try ImageInputs.preflight(names.map { "\(layout.imagesDirectory)/\($0)" }, options: options.decode)
 
             // The ground truth, checked before any compute.
             let truth: GroundTruth? = try split == "val" ? groundTruth(layout: layout, names: names) : nil
@@ -165,7 +165,7 @@ struct Reproduce: ParsableCommand {
             if !todo.isEmpty {
                 var config = registry.testConfig
                 if let s = testScale { config.imgScale = [s.long, s.short] }
-                failures = try DatasetModelRun(layout: layout, config: config, registry: registry, engine: engine,
+                failures = try DatasetModelRun(layout: layout, config: config, registry: registry, options: options,
                                                weights: weightSource, journal: journal, visDirectory: vis ? "\(dir)/vis" : nil,
                                                quiet: quiet).run(todo, started: started)
             }
@@ -201,7 +201,7 @@ struct Reproduce: ParsableCommand {
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
                 : (synthetic ? "synthetic weights: the score means nothing; the comparison with the published PQ is not applied" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,
-                            nproc: nproc ?? engine.threads, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
+                            nproc: nproc ?? options.threads, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
             if !quiet { Console.note(String(format: "done in %.1f s", Date().timeIntervalSince(started))) }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ZooFiles
 import Panoptic
 import Pipeline
@@ -26,7 +27,7 @@ struct ScoreReport {
     func run(tolerance: Double?, note: String?) throws {
         let started = Date()
         let collector = WarningPrinter(quiet: quiet)
-        var evaluator = PanopticEvaluator(threads: nproc ?? Parallelism.threads,
+        var evaluator = PanopticEvaluator(threads: nproc ?? EngineOptions.default.threads,
                                           warningHandler: { collector.add($0) })
         evaluator.maxPixels = maxPixels
         let res: PQResult
@@ -122,21 +123,21 @@ struct ScoreReport {
 }
 
 /// Evaluator warnings on stderr, at most a few of each kind.
-final class WarningPrinter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var perKind: [EvalWarning.Kind: Int] = [:]
+final class WarningPrinter: Sendable {
+    private let perKind = Mutex<[EvalWarning.Kind: Int]>([:])
     private let quiet: Bool
     init(quiet: Bool) { self.quiet = quiet }
 
     func add(_ w: EvalWarning) {
-        lock.lock(); defer { lock.unlock() }
-        let n = perKind[w.kind, default: 0]
-        perKind[w.kind] = n + 1
-        if n < 5 && !quiet { Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message) }
+        perKind.withLock { perKind in
+            let n = perKind[w.kind, default: 0]
+            perKind[w.kind] = n + 1
+            if n < 5 && !quiet { Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message) }
+        }
     }
 
     func flush() {
-        lock.lock(); defer { lock.unlock() }
+        let perKind = self.perKind.withLock { $0 }
         for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > 5 && !quiet {
             Console.note("warning: \(n - 5) more warnings of the kind '\(kind.rawValue)'")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Pipeline
 import PanopticFPN
+import Tensors
 import Runner
 import ZooRegistry
 
@@ -11,7 +12,7 @@ struct DatasetModelRun {
     let layout: DatasetLayout
     let config: TestConfig
     let registry: Registry
-    let engine: EngineOptions
+    let options: RunOptions
     let weights: WeightSource
     let journal: Journal
     let visDirectory: String?
@@ -19,8 +20,8 @@ struct DatasetModelRun {
 
     /// Returns one message per image that could not be run.
     func run(_ todo: [String], started: Date) throws -> [String] {
-        let plan = engine.plan(images: todo.count, config: config)
-        engine.apply(images: todo.count, pipelines: plan.count)
+        let plan = options.plan(images: todo.count, config: config)
+        let engine = options.engine(images: todo.count, pipelines: plan.count)
         let store: WeightStore
         do { store = try weights.load() } catch { throw CLIError(error) }
         let fpn: PanopticFPN
@@ -40,7 +41,7 @@ struct DatasetModelRun {
             }
         }
         let loop = FrameLoop(model: fpn, paths: todo.map { "\(layout.imagesDirectory)/\($0)" }, pipelines: plan.count,
-                             decode: engine.decode, onUnreadable: .skip)
+                             decode: options.decode, onUnreadable: .skip, engine: engine)
         do { try loop.run(into: output) } catch { throw CLIError(error) }
         progress.finish()
         return output.failures

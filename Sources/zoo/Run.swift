@@ -68,14 +68,14 @@ struct Run: ParsableCommand {
             var inputs = items
             let source = try weightSource(registry: registry, inputs: &inputs)
             let images = try ImageInputs.collect(inputs)
-            let engine = threadOptions.engine(decode: try limits.decodeOptions())
+            let options = threadOptions.runOptions(decode: try limits.decodeOptions())
             // Preflight, before the weights load: every input's header, and the output folder.
-            try ImageInputs.preflight(images, options: engine.decode)
+            try ImageInputs.preflight(images, options: options.decode)
             try OutputFolder.check(output)
-            let plan = engine.plan(images: images.count, config: registry.testConfig)
-            engine.apply(images: images.count, pipelines: plan.count)
+            let plan = options.plan(images: images.count, config: registry.testConfig)
+            let engine = options.engine(images: images.count, pipelines: plan.count)
             // The first image decodes while the weights load.
-            let first = images.first.map { FrameLoop.startDecoding($0, options: engine.decode) }
+            let first = images.first.map { FrameLoop.startDecoding($0, options: options.decode) }
             let store: WeightStore
             do { store = try source.load() } catch let e as CLIError { throw e } catch { throw CLIError(error) }
             let model: PanopticFPN
@@ -84,9 +84,9 @@ struct Run: ParsableCommand {
                 Console.note(String(format: "model: Panoptic FPN R-%d (%@), weights bound in %.2f s", model.depth,
                                     source.identity, Date().timeIntervalSince(started)))
                 if profile {
-                    Console.note("threads: \(engine.threads) (\(engine.budget.reason))")
+                    Console.note("threads: \(options.threads) (\(options.budget.reason))")
                     Console.note("pipelines: \(plan.count) x \(plan.threadsPerPipeline) thread(s) (\(plan.reason))")
-                    Console.note("sgemm: \(Parallelism.sgemmName), \(plan.threadsPerPipeline) threads per image")
+                    Console.note("sgemm: \(engine.sgemmName), \(engine.threads) threads per image")
                 }
             }
             let writer: PanSegOutput
@@ -102,7 +102,8 @@ struct Run: ParsableCommand {
                                         outcome.name, detections, segments, outcome.seconds))
                 }
             }
-            let loop = FrameLoop(model: model, paths: images, pipelines: plan.count, decode: engine.decode, profile: profile)
+            let loop = FrameLoop(model: model, paths: images, pipelines: plan.count, decode: options.decode, profile: profile,
+                                 engine: engine)
             do { try loop.run(into: writer, first: first) } catch let RunnerError.image(path, reason) {
                 throw CLIError(message: "\(path): cannot read the image (\(reason)); no \(writer.jsonPath) was written (\(writer.written) of \(images.count) image(s) were run)")
             } catch { throw CLIError(error) }

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Imaging
 import PanopticFPN
@@ -8,12 +9,12 @@ import ZooRegistry
 /// The whole model, JPEG to panoptic map, against mmdetection on `r50_seed1_small` (every stage after the
 /// RPN), `r101_seed3_small` and `r50_seed1_full` (final stages), with the Swift recipe's synthetic weights.
 final class PanopticFPNTests: XCTestCase {
-    nonisolated(unsafe) static var models: [String: PanopticFPN] = [:]
+    static let models = Mutex<[String: PanopticFPN]>([:])
 
     /// R-50 seed 1 or R-101 seed 3; `small` uses the reference's `img_scale` override (320, 192).
     static func model(depth: Int, small: Bool) throws -> PanopticFPN {
         let key = "\(depth)-\(small)"
-        if let m = models[key] { return m }
+        if let m = models.withLock({ $0[key] }) { return m }
         let registry = try Registry.builtIn()
         var config = registry.testConfig
         if small { config.imgScale = [320, 192] }
@@ -21,18 +22,18 @@ final class PanopticFPNTests: XCTestCase {
         let store = SyntheticWeights.make(spec: spec, seed: depth == 50 ? 1 : 3)
         let m = try PanopticFPN(weights: store, config: config, numThings: registry.numThings,
                                 numStuff: registry.numStuff)
-        models[key] = m
+        models.withLock { $0[key] = m }
         return m
     }
 
-    nonisolated(unsafe) static var results: [String: PanopticResult] = [:]
+    static let results = Mutex<[String: PanopticResult]>([:])
 
     /// The model's result on a fixture image, computed once for all tests (debug builds are slow).
     static func result(depth: Int, small: Bool, image name: String) throws -> PanopticResult {
         let key = "\(depth)-\(small)-\(name)"
-        if let r = results[key] { return r }
+        if let r = results.withLock({ $0[key] }) { return r }
         let r = try model(depth: depth, small: small)(try image(name))
-        results[key] = r
+        results.withLock { $0[key] = r }
         return r
     }
 

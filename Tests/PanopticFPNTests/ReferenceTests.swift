@@ -1,3 +1,4 @@
+import Synchronization
 import FixtureSupport
 import Foundation
 import Imaging
@@ -10,10 +11,10 @@ import ZooRegistry
 /// weights of seed 1 (reference folder `r50_seed1_small`; `img_scale` (320, 192): no resize, no padding).
 final class ReferenceTests: XCTestCase {
     /// One forward pass shared by the tests (the weights take a few seconds to make in debug builds).
-    nonisolated(unsafe) static var cached: (PreprocessedImage, DenseOutputs)?
+    static let cached = Mutex<(PreprocessedImage, DenseOutputs)?>(nil)
 
     func run() throws -> (PreprocessedImage, DenseOutputs) {
-        if let c = Self.cached { return c }
+        if let c = Self.cached.withLock({ $0 }) { return c }
         let binder = WeightBinder(store: SyntheticWeights.make(spec: try ModelSpec.r50, seed: 1))
         let model = try DenseModel(binder: binder, registry: try Registry.builtIn())
         try binder.finish(allowingUnusedPrefixes: ["roi_head."])
@@ -21,7 +22,7 @@ final class ReferenceTests: XCTestCase {
         let jpeg = fixtureDirectory("imaging").appendingPathComponent("small_192x320.jpg").path
         let image = Preprocess.run(try BGRImage.load(path: jpeg), config: try PreprocessConfig(try Registry.builtIn().testConfig).scaled(to: (320, 192)))
         let out = model(image)
-        Self.cached = (image, out)
+        Self.cached.withLock { $0 = (image, out) }
         return (image, out)
     }
 

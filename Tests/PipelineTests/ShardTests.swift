@@ -170,6 +170,7 @@ final class ShardRecordTests: XCTestCase {
         let r = ShardRecord(count: 3, slurmFirstTask: 0, slurmTaskStep: 1)
         // Many tasks racing: one creates it, all end up agreeing, no temporary file is left.
         let errors = Locked<[String]>([])
+        let dir: String = self.dir
         DispatchQueue.concurrentPerform(iterations: 16) { _ in
             do {
                 let got = try r.commit(in: dir)

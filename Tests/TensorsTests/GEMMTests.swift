@@ -57,7 +57,7 @@ final class GEMMTests: XCTestCase {
     func testAVX512KernelMatchesTheDefinition() {
         guard zoo_avx512_available() else {
             // Without AVX-512 the kernels must not pick it.
-            XCTAssertEqual(GEMM.backend, .openBLAS)
+            XCTAssertEqual(GEMM.backend(.default), .openBLAS)
             return
         }
         check("zoo_sgemm_avx512") { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc in
@@ -66,18 +66,32 @@ final class GEMMTests: XCTestCase {
     }
 
     func testBackendInUseMatchesTheDefinition() {
-        check(GEMM.backendName) { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc in
-            GEMM.kernel(transA: ta, transB: tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        let backend = GEMM.backend(.default)
+        check(GEMM.backendName(.default)) { ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc in
+            GEMM.kernel(backend, transA: ta, transB: tb, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
-    /// The GEMM split over the threads (by columns, or by rows when there are few columns).
+    /// With OpenBLAS's own thread pool the kernels call OpenBLAS, never the AVX-512 kernel.
+    func testOpenBLASPoolUsesOpenBLAS() {
+        var engine = EngineOptions.default
+        engine.gemmThreading = .openBLASPool
+        XCTAssertEqual(GEMM.backend(engine), .openBLAS)
+        XCTAssertTrue(engine.sgemmName.hasPrefix("OpenBLAS"), engine.sgemmName)
+    }
+
+    /// The GEMM split over the threads (by columns, or by rows when there are few columns), with 1, 3 and 4
+    /// threads, and on OpenBLAS's pool.
     func testSplitGEMMMatchesTheDefinition() {
+        var pool = EngineOptions(threads: 3)
+        pool.gemmThreading = .openBLASPool
+        for engine in [EngineOptions(threads: 1), EngineOptions(threads: 3), EngineOptions(threads: 4), pool] {
         for (m, n, k) in [(300, 700, 40), (700, 60, 90), (64, 2048, 32)] {
             let a = pseudoRandom(m * k, seed: 1), b = pseudoRandom(k * n, seed: 2)
             var c = [Float](repeating: .nan, count: m * n)
             a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
-                GEMM.sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+                GEMM.sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!,
+                           ldc: n, engine: engine)
             } } }
             var worst = 0.0
             for i in 0..<m { for j in 0..<n {
@@ -85,7 +99,9 @@ final class GEMMTests: XCTestCase {
                 for p in 0..<k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }
                 worst = max(worst, abs(Double(c[i * n + j]) - s) / (1 + abs(s)))
             } }
-            XCTAssertLessThan(worst, 1e-5, "m \(m) n \(n) k \(k)")
+            XCTAssertLessThan(worst, 1e-5, "m \(m) n \(n) k \(k) threads \(engine.threads) \(engine.gemmThreading)")
         }
+        }
+        EngineOptions.default.prepareBLAS()
     }
 }

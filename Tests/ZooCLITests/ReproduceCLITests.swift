@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Synchronization
 import XCTest
 
 /// End-to-end tests of `zoo reproduce`, `zoo merge` and `zoo vis`: the built binary on a small synthetic
@@ -40,12 +41,13 @@ final class ReproduceCLITests: XCTestCase {
             ([], ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"]),
             (["--shards", "3"], ["JOB_COMPLETION_INDEX": "2"]),
         ]
-        var results = [ZooProcess.Result?](repeating: nil, count: 3)
-        let lock = NSLock()
+        let base = ["reproduce", "r50_1x", "--split", "val", "--data-root", data, "-o", shards, "-p", "2"] + fast
+        let ran = Mutex([ZooProcess.Result?](repeating: nil, count: 3))
         DispatchQueue.concurrentPerform(iterations: 3) { i in
-            let res = try? reproduce(runs[i].0, out: shards, environment: runs[i].1)
-            lock.lock(); results[i] = res; lock.unlock()
+            let res = try? ZooProcess.run(base + runs[i].0, environment: runs[i].1)
+            ran.withLock { $0[i] = res }
         }
+        let results = ran.withLock { $0 }
         for (i, res) in results.enumerated() {
             XCTAssertEqual(res?.status, 0, "shard \(i): \(res?.stderr ?? "did not run")")
             XCTAssertTrue(res?.stdout.contains("partial run") ?? false, res?.stdout ?? "")

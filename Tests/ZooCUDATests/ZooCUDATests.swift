@@ -54,9 +54,9 @@ final class LibraryDiscoveryTests: XCTestCase {
         for sub in ["cuda_nvrtc/lib", "cu13/lib", "cublas/lib"] {
             try fm.createDirectory(atPath: folder + "/" + sub, withIntermediateDirectories: true)
         }
-        fm.createFile(atPath: folder + "/cuda_nvrtc/lib/libnvrtc.so.12", contents: Data("not ELF".utf8))
-        fm.createFile(atPath: folder + "/cu13/lib/libnvrtc.so.13", contents: Data("not ELF".utf8))
-        fm.createFile(atPath: folder + "/libnvrtc.so.12", contents: Data("not ELF".utf8))
+        XCTAssertTrue(fm.createFile(atPath: folder + "/cuda_nvrtc/lib/libnvrtc.so.12", contents: Data("not ELF".utf8)))
+        XCTAssertTrue(fm.createFile(atPath: folder + "/cu13/lib/libnvrtc.so.13", contents: Data("not ELF".utf8)))
+        XCTAssertTrue(fm.createFile(atPath: folder + "/libnvrtc.so.12", contents: Data("not ELF".utf8)))
         let locator = CUDALibraryLocator(folders: [folder])
         XCTAssertEqual(locator.candidatePaths(for: .nvrtc), [
             folder + "/libnvrtc.so.12", folder + "/cu13/lib/libnvrtc.so.13", folder + "/cuda_nvrtc/lib/libnvrtc.so.12",
@@ -66,7 +66,7 @@ final class LibraryDiscoveryTests: XCTestCase {
 
     /// A file that is not a library is reported with the loader's reason, and the search goes on.
     func testBrokenLibraryIsNamedWithTheLoadersReason() throws {
-        FileManager.default.createFile(atPath: folder + "/libcudnn.so.9", contents: Data("not ELF".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder + "/libcudnn.so.9", contents: Data("not ELF".utf8)))
         let locator = CUDALibraryLocator(folders: [folder])
         do {
             let lib = try locator.open(.cudnn)

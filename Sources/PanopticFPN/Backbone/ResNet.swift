@@ -26,7 +26,7 @@ public struct ResNet: Sendable {
             conv3 = binder.convBN(p + ".conv3", bn: p + ".bn3", cin: planes, cout: planes * 4, k: 1)
         }
 
-        func callAsFunction(_ x: Tensor, _ p: Profiler) -> Tensor {
+        func callAsFunction(_ x: Tensor, _ p: Forward) -> Tensor {
             let identity = downsample.map { p.run($0, x) } ?? x
             var out = p.run(conv1, x, relu: true)
             out = p.run(conv2, out, relu: true)
@@ -75,8 +75,8 @@ public struct ResNet: Sendable {
     }
 
     /// C2..C5 of a `[3, H, W]` input.
-    func callAsFunction(_ x: Tensor, _ p: Profiler = nil) -> [Tensor] {
-        var h = p.run(conv1, x, relu: true).maxPool2d(kernel: 3, stride: 2, padding: 1)
+    func callAsFunction(_ x: Tensor, _ p: Forward = Forward()) -> [Tensor] {
+        var h = p.run(conv1, x, relu: true).maxPool2d(kernel: 3, stride: 2, padding: 1, engine: p.engine)
         var outs: [Tensor] = []
         for stage in resLayers {
             for block in stage { h = block(h, p) }

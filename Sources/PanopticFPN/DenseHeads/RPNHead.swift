@@ -63,7 +63,7 @@ public struct RPNHead: Sendable {
     }
 
     /// Raw outputs per level: objectness logits `[A, h, w]` and deltas `[4A, h, w]`.
-    func callAsFunction(_ features: [Tensor], _ p: Profiler = nil) -> [(cls: Tensor, reg: Tensor)] {
+    func callAsFunction(_ features: [Tensor], _ p: Forward = Forward()) -> [(cls: Tensor, reg: Tensor)] {
         features.map { f in
             let t = p.run(rpnConv, f, relu: true)
             let out = p.run(rpnClsReg, t)

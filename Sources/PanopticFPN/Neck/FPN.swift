@@ -19,14 +19,14 @@ public struct FPN: Sendable {
         }
     }
 
-    func callAsFunction(_ inputs: [Tensor], _ p: Profiler = nil) -> [Tensor] {
+    func callAsFunction(_ inputs: [Tensor], _ p: Forward = Forward()) -> [Tensor] {
         var laterals = zip(lateralConvs, inputs).map { p.run($0, $1) }
         for i in stride(from: laterals.count - 1, to: 0, by: -1) {
             let (_, h, w) = laterals[i - 1].chw
-            laterals[i - 1].add(laterals[i].resizedNearest(height: h, width: w))
+            laterals[i - 1].add(laterals[i].resizedNearest(height: h, width: w, engine: p.engine), engine: p.engine)
         }
         var outs = zip(fpnConvs, laterals).map { p.run($0, $1) }
-        if let last = outs.last { outs.append(last.maxPool2d(kernel: 1, stride: 2)) }
+        if let last = outs.last { outs.append(last.maxPool2d(kernel: 1, stride: 2, engine: p.engine)) }
         return outs
     }
 }

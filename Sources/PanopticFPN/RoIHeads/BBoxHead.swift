@@ -37,13 +37,14 @@ public struct BBoxHead: Sendable {
     }
 
     /// `roiFeats`: `[n, 256 * 7 * 7]` row-major. Returns `cls_score [n, classes + 1]`, `bbox_pred [n, 4 * classes]`.
-    public func forward(_ roiFeats: [Float], count n: Int) -> (clsScore: [Float], bboxPred: [Float]) {
+    public func forward(_ roiFeats: [Float], count n: Int,
+                        engine: EngineOptions = .default) -> (clsScore: [Float], bboxPred: [Float]) {
         precondition(roiFeats.count == n * inputSize, "BBoxHead: \(roiFeats.count) values for \(n) RoIs")
         let nc = numClasses + 1, nr = 4 * numClasses, width = nc + nr
         if n == 0 { return ([], []) }
         var x = Tensor(shape: [n, inputSize], data: roiFeats)
-        for fc in sharedFcs { x = fc(x, relu: true) }
-        let out = fcClsReg(x).data
+        for fc in sharedFcs { x = fc(x, relu: true, engine: engine) }
+        let out = fcClsReg(x, engine: engine).data
         var cls = [Float](repeating: 0, count: n * nc)
         var reg = [Float](repeating: 0, count: n * nr)
         for i in 0..<n {

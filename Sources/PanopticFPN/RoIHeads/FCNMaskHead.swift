@@ -41,7 +41,7 @@ public struct FCNMaskHead: Sendable {
     }
 
     /// `roiFeats`: `[n, C, s, s]` (RoIAlign output). Returns logits `[n, classes, 2s, 2s]`.
-    public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int) -> [Float] {
+    public func forward(_ roiFeats: [Float], count n: Int, roiSize s: Int, engine: EngineOptions = .default) -> [Float] {
         let plane = s * s, cols = s + 1, s2 = 2 * s, out2 = s2 * s2
         let classes = numClasses, channels = self.channels
         var result = [Float](repeating: 0, count: n * classes * out2)
@@ -53,8 +53,11 @@ public struct FCNMaskHead: Sendable {
             // Lay the RoIs side by side (separator columns zero), channels split over the threads.
             var x = Tensor(uninitialized: [channels, s, wide]) { xp in
                 roiFeats.withUnsafeBufferPointer { fp in
-                    guard let f = fp.baseAddress, let xb = xp.baseAddress else { return }
-                    parallelFor(channels, minPerThread: 16) { range in
+                    guard let fb = fp.baseAddress, let xbb = xp.baseAddress else { return }
+                    // Each worker writes its channels.
+                    let fs = UnsafeSendablePointer(fb), xs = UnsafeSendableMutablePointer(xbb)
+                    parallelFor(channels, threads: engine.threads, minPerThread: 16) { range in
+                        let f = fs.pointer, xb = xs.pointer
                         for c in range {
                             for y in 0..<s {
                                 let row = xb + c * area + y * wide
@@ -69,7 +72,7 @@ public struct FCNMaskHead: Sendable {
                 }
             }
             for conv in convs {
-                x = conv(x, relu: true)
+                x = conv(x, relu: true, engine: engine)
                 x.data.withUnsafeMutableBufferPointer { xp in
                     guard let xb = xp.baseAddress else { return }
                     for c in 0..<channels {
@@ -81,12 +84,15 @@ public struct FCNMaskHead: Sendable {
                 }
             }
             // Separator columns become output columns 2s, 2s + 1 of each RoI's band: dropped below.
-            let logits = convLogits(upsample(x, relu: true))
+            let logits = convLogits(upsample(x, relu: true, engine: engine), engine: engine)
             let wide2 = 2 * wide, area2 = s2 * wide2
             logits.data.withUnsafeBufferPointer { lp in
                 result.withUnsafeMutableBufferPointer { rp in
-                    guard let l = lp.baseAddress, let res = rp.baseAddress else { return }
-                    parallelFor(m * classes, minPerThread: 64) { range in
+                    guard let lb = lp.baseAddress, let rb = rp.baseAddress else { return }
+                    // Each worker writes the (RoI, class) planes of its range.
+                    let ls = UnsafeSendablePointer(lb), rs = UnsafeSendableMutablePointer(rb)
+                    parallelFor(m * classes, threads: engine.threads, minPerThread: 64) { range in
+                        let l = ls.pointer, res = rs.pointer
                         for i in range {
                             let r = i / classes, k = i % classes
                             let src = l + k * area2 + r * 2 * cols

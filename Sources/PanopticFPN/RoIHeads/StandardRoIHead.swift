@@ -37,9 +37,9 @@ public struct RoIFeatureMaps: Sendable {
     public var channels: Int
 
     /// From `[C, H, W]` (or `[1, C, H, W]`) maps, finest first.
-    public init(_ features: [Tensor]) {
+    public init(_ features: [Tensor], engine: EngineOptions = .default) {
         levels = features.map { t in
-            Level(data: RoIAlign.channelsLast(t), height: t.shape[t.rank - 2], width: t.shape[t.rank - 1])
+            Level(data: RoIAlign.channelsLast(t, engine: engine), height: t.shape[t.rank - 2], width: t.shape[t.rank - 1])
         }
         channels = features.first.map { $0.shape[$0.rank - 3] } ?? 0
     }
@@ -77,7 +77,8 @@ public struct StandardRoIHead: Sendable {
 
     /// RoIAlign features `[n, C, size, size]` of `boxes` (`[n * 4]`, input pixels) from `maps`, each box on
     /// its level. RoIs are spread over the cores.
-    public func extract(_ maps: RoIFeatureMaps, boxes: [Float], outputSize: Int) -> [Float] {
+    public func extract(_ maps: RoIFeatureMaps, boxes: [Float], outputSize: Int,
+                        engine: EngineOptions = .default) -> [Float] {
         let n = boxes.count / 4
         let levels = min(maps.levels.count, rcnn.featmapStrides.count)
         precondition(levels > 0, "StandardRoIHead: no feature maps")
@@ -90,8 +91,11 @@ public struct StandardRoIHead: Sendable {
         let sampling = rcnn.samplingRatio
         out.withUnsafeMutableBufferPointer { outBuf in
             guard let outBase = outBuf.baseAddress else { return }
-            let chunks = min(n, Parallelism.threads)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            // Each chunk writes the features of its RoIs.
+            let outs = UnsafeSendableMutablePointer(outBase)
+            let chunks = min(n, engine.threads)
+            concurrentFor(chunks, threads: chunks) { chunk in
+                let outBase = outs.pointer
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: channels)
                 defer { scratch.deallocate() }
                 let lo = n * chunk / chunks, hi = n * (chunk + 1) / chunks
@@ -113,8 +117,9 @@ public struct StandardRoIHead: Sendable {
     }
 
     /// Convenience for `[C, H, W]` (or `[1, C, H, W]`) maps P2, P3, ...: converts them, then extracts.
-    public func extract(features: [Tensor], boxes: [Float], outputSize: Int) -> [Float] {
-        extract(RoIFeatureMaps(features), boxes: boxes, outputSize: outputSize)
+    public func extract(features: [Tensor], boxes: [Float], outputSize: Int,
+                        engine: EngineOptions = .default) -> [Float] {
+        extract(RoIFeatureMaps(features, engine: engine), boxes: boxes, outputSize: outputSize, engine: engine)
     }
 
     // MARK: Boxes
@@ -123,10 +128,10 @@ public struct StandardRoIHead: Sendable {
     /// softmax, class-specific decoding clipped to `imageShape` (h, w of the resized image) and division by
     /// `scaleFactor` (w, h, w, h) back to original pixels.
     public func boxes(_ maps: RoIFeatureMaps, proposals: [Float], imageShape: (Int, Int),
-                      scaleFactor: [Float]) -> BBoxResults {
+                      scaleFactor: [Float], engine: EngineOptions = .default) -> BBoxResults {
         let n = proposals.count / 4
-        let feats = extract(maps, boxes: proposals, outputSize: rcnn.roiOutputSize)
-        let (cls, reg) = bboxHead.forward(feats, count: n)
+        let feats = extract(maps, boxes: proposals, outputSize: rcnn.roiOutputSize, engine: engine)
+        let (cls, reg) = bboxHead.forward(feats, count: n, engine: engine)
         let scores = StandardRoIHead.softmax(cls, rows: n, columns: bboxHead.numClasses + 1)
         var bboxes = StandardRoIHead.decode(rois: proposals, deltas: reg, numClasses: bboxHead.numClasses,
                                             means: rcnn.targetMeans.map { Float($0) },
@@ -223,15 +228,16 @@ public struct StandardRoIHead: Sendable {
 
     /// The mask branch on the detections: RoIs are the detection boxes times `scaleFactor` (input pixels);
     /// returns the mask logits `[k, classes, 28, 28]`.
-    public func maskLogits(_ maps: RoIFeatureMaps, detections: [Detection], scaleFactor: [Float]) -> [Float] {
+    public func maskLogits(_ maps: RoIFeatureMaps, detections: [Detection], scaleFactor: [Float],
+                           engine: EngineOptions = .default) -> [Float] {
         let s = scaleFactor.count == 4 ? scaleFactor : [1, 1, 1, 1]
         var rois: [Float] = []
         rois.reserveCapacity(detections.count * 4)
         for d in detections {
             rois.append(d.x1 * s[0]); rois.append(d.y1 * s[1]); rois.append(d.x2 * s[2]); rois.append(d.y2 * s[3])
         }
-        let feats = extract(maps, boxes: rois, outputSize: rcnn.maskRoiOutputSize)
-        return maskHead.forward(feats, count: detections.count, roiSize: rcnn.maskRoiOutputSize)
+        let feats = extract(maps, boxes: rois, outputSize: rcnn.maskRoiOutputSize, engine: engine)
+        return maskHead.forward(feats, count: detections.count, roiSize: rcnn.maskRoiOutputSize, engine: engine)
     }
 }
 
@@ -240,14 +246,17 @@ extension StandardRoIHead {
     /// `logits` (`[k, classes, m, m]`), pasted into its box and thresholded at `mask_thr_binary`.
     /// Masks are pasted in parallel.
     public func binaryMasks(logits: [Float], detections: [Detection], imageHeight: Int,
-                            imageWidth: Int) -> [InstanceMask] {
+                            imageWidth: Int, engine: EngineOptions = .default) -> [InstanceMask] {
         let m = 2 * rcnn.maskRoiOutputSize, per = m * m, nc = maskHead.numClasses
         let thr = Float(panoptic.maskThrBinary)
         var out = [InstanceMask](repeating: InstanceMask(x0: 0, y0: 0, width: 0, height: 0, bits: []),
                                  count: detections.count)
         out.withUnsafeMutableBufferPointer { o in
-            guard let base = o.baseAddress else { return }
-            DispatchQueue.concurrentPerform(iterations: detections.count) { i in
+            guard let b = o.baseAddress else { return }
+            // Each iteration writes its own mask.
+            let bs = UnsafeSendableMutablePointer(b)
+            concurrentFor(detections.count, threads: engine.threads) { i in
+                let base = bs.pointer
                 let d = detections[i]
                 let off = (i * nc + d.label) * per
                 base[i] = MaskPaste.binary(probs: MaskPaste.sigmoid(logits[off..<off + per]), size: m,

@@ -40,28 +40,28 @@ public struct PanopticFPNHead: Sendable {
     }
 
     /// `[31, H/4, W/4]` logits from P2..P5 (P6 unused).
-    func callAsFunction(_ features: [Tensor], _ p: Profiler = nil) -> Tensor {
+    func callAsFunction(_ features: [Tensor], _ p: Forward = Forward()) -> Tensor {
         var sum: Tensor?
         for (i, level) in convUpsampleLayers.enumerated() {
             var x = features[i]
             for (j, module) in level.conv.enumerated() {
-                x = module.gn(p.run(module.conv, x), relu: true)
+                x = module.gn(p.run(module.conv, x), relu: true, engine: p.engine)
                 if j < i {
                     let (_, h, w) = x.chw
-                    x = x.resizedBilinear(height: 2 * h, width: 2 * w, scaleFactor: 2)
+                    x = x.resizedBilinear(height: 2 * h, width: 2 * w, scaleFactor: 2, engine: p.engine)
                 }
             }
-            if sum == nil { sum = x } else { sum?.add(x) }
+            if sum == nil { sum = x } else { sum?.add(x, engine: p.engine) }
         }
         return p.run(convLogits, sum ?? Tensor(zeros: [0, 0, 0]))
     }
 
     /// mmdetection's `simple_test` with `rescale=True`: bilinear to the padded input size, crop to the
     /// resized image, bilinear to the original size. `[31, H, W]`.
-    public static func logitsAtOriginalSize(_ quarter: Tensor, meta: ImageMeta) -> Tensor {
+    public static func logitsAtOriginalSize(_ quarter: Tensor, meta: ImageMeta, engine: EngineOptions = .default) -> Tensor {
         let cropped = quarter.resizedBilinear(height: meta.padShape.h, width: meta.padShape.w,
-                                              cropHeight: meta.imgShape.h, cropWidth: meta.imgShape.w)
+                                              cropHeight: meta.imgShape.h, cropWidth: meta.imgShape.w, engine: engine)
         if meta.imgShape == meta.oriShape { return cropped }
-        return cropped.resizedBilinear(height: meta.oriShape.h, width: meta.oriShape.w)
+        return cropped.resizedBilinear(height: meta.oriShape.h, width: meta.oriShape.w, engine: engine)
     }
 }

@@ -27,14 +27,3 @@ extension WeightBinder {
         Linear(weight: take(prefix + ".weight", shape: [cout, cin]), bias: take(prefix + ".bias", shape: [cout]).data)
     }
 }
-
-extension StageProfiler? {
-    /// Runs a convolution, counting its multiply-adds.
-    func run(_ conv: Conv2d, _ x: Tensor, relu: Bool = false, residual: Tensor? = nil) -> Tensor {
-        if let p = self {
-            let (_, h, w) = x.chw
-            p.count(conv.multiplyAdds(h: h, w: w))
-        }
-        return conv(x, relu: relu, residual: residual)
-    }
-}

@@ -6,15 +6,13 @@ import ZooRegistry
 import Glibc
 #endif
 
-/// The engine's run-time settings as one value, so `zoo run` and `zoo reproduce` (and a library user)
-/// configure the model the same way: threads, the GEMM choice, Winograd, image decoding, pipelines.
-///
-/// Until the kernels take these as a parameter, `apply()` is the one place that sets the process-wide
-/// settings of `Tensors` from them.
-public struct EngineOptions: Sendable {
+/// A run's settings as one value, so `zoo run` and `zoo reproduce` (and a library user) configure the
+/// model the same way: threads, the GEMM choice, Winograd, image decoding, pipelines. `engine(images:pipelines:)`
+/// gives the kernels' options (`Tensors.EngineOptions`) each pipeline passes to the model.
+public struct RunOptions: Sendable {
     /// The CPUs this process may use and the threads chosen (`--threads`, `ZOO_THREADS`, affinity, cgroup).
     public var budget: CPUBudget
-    /// Leave the GEMMs to OpenBLAS's own thread pool (comparisons only; see `Parallelism.openBLASThreads`).
+    /// Leave the GEMMs to OpenBLAS's own thread pool (comparisons only; see `EngineOptions.GEMMThreading`).
     public var openBLASThreads: Bool
     /// The Winograd variant of 3x3 stride-1 layers (nil: im2col + GEMM everywhere).
     public var winograd: Conv2d.Winograd?
@@ -35,21 +33,20 @@ public struct EngineOptions: Sendable {
     /// The threads of all parallel work together.
     public var threads: Int { max(1, budget.threads) }
 
-    /// Sets the engine's process-wide settings for a run of `images` images on `pipelines` pipelines:
-    /// each pipeline's parallel loops and GEMM splits use `threads / pipelines` threads (OpenBLAS stays
-    /// single-threaded unless `openBLASThreads`), Winograd weights are kept only when a layer will see
-    /// several images, and with several pipelines malloc uses one arena (see `MallocTuning`). Call it
-    /// once, before the weights load.
-    public func apply(images: Int, pipelines: Int = 1) {
-        var perPipeline = budget
-        perPipeline.threads = max(1, threads / max(1, pipelines))
-        Parallelism.openBLASThreads = openBLASThreads
-        Parallelism.configure(perPipeline)
-        Parallelism.prepareBLAS()
-        Conv2d.winograd = winograd
-        // One image: each layer's Winograd weights are used once, so they are not kept.
-        Conv2d.keepWinogradWeights = images > 1
+    /// The kernels' options of each pipeline for a run of `images` images on `pipelines` pipelines: each
+    /// pipeline's parallel loops and GEMM splits use `threads / pipelines` threads (OpenBLAS single-threaded
+    /// unless `openBLASThreads`), Winograd weights are kept only when a layer will see several images.
+    /// Also settles the process-wide parts now: OpenBLAS's threading and, with several pipelines, one
+    /// malloc arena (see `MallocTuning`). Call it once, before the weights load.
+    public func engine(images: Int, pipelines: Int = 1) -> EngineOptions {
+        let engine = EngineOptions(threads: max(1, threads / max(1, pipelines)), threadsReason: budget.reason,
+                                   winograd: winograd,
+                                   // One image: each layer's Winograd weights are used once, so they are not kept.
+                                   keepWinogradWeights: images > 1,
+                                   gemmThreading: openBLASThreads ? .openBLASPool : .split)
+        engine.prepareBLAS()
         if pipelines > 1 { MallocTuning.oneArena() }
+        return engine
     }
 }
 
@@ -70,7 +67,7 @@ public enum MallocTuning {
     }
 }
 
-extension EngineOptions {
+extension RunOptions {
     /// The pipelines for `images` images at `config`'s test scale: `pipelines` when given, else from the
     /// threads and the memory this process may still use.
     public func plan(images: Int, config: TestConfig) -> PipelinePlan {
