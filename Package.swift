@@ -35,11 +35,11 @@ let package = Package(
             "CCurl", "ZooRegistry", "ZooFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TorchCheckpoint", dependencies: ["CZip", "CCRC32", "SafeTensors", "ZooFiles"]),
+        // The zip CRC-32 by carry-less multiplication (C, a per-function target attribute, chosen at run time).
+        .target(name: "CCRC32"),
         .target(name: "SafeTensors", dependencies: ["ZooFiles"]),
         // The AVX-512 SGEMM (C, per-function target attributes: loads on any x86-64 CPU).
         .target(name: "CKernels"),
-        // The zip CRC-32 by carry-less multiplication (C, a per-function target attribute, chosen at run time).
-        .target(name: "CCRC32"),
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "PanopticFPN", dependencies: ["Tensors", "SafeTensors", "Imaging", "ZooRegistry"],

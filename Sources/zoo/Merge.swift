@@ -84,8 +84,8 @@ struct Merge: ParsableCommand {
             let note: String? = comparable ? nil : (partial
                 ? "partial run: scored on its images only; the comparison with the published PQ is not meaningful"
                 : synthetic ? "synthetic weights: the score means nothing" : "developer --scale: the score is not comparable")
-            try ScoreReport(registry: registry, entry: entry, frames: merged.frames, maxPixels: maxPixels, truth: truth,
-                            directory: output, nproc: nproc, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
+            try ScoreReport(registry: registry, entry: entry, frames: merged.frames, truth: truth, directory: output,
+                            nproc: nproc, quiet: quiet, maxPixels: maxPixels).run(tolerance: comparable ? tolerance : nil, note: note)
         }
     }
 }

@@ -11,12 +11,12 @@ struct ScoreReport {
     let registry: Registry
     let entry: ModelEntry
     let frames: [FrameRecord]
-    /// The mask size limit of the scoring (`--max-pixels`).
-    var maxPixels = PixelLimit.defaultMaxPixels
     let truth: GroundTruth
     let directory: String
     let nproc: Int?
     let quiet: Bool
+    /// The mask size limit of the scoring (`--max-pixels`).
+    var maxPixels = PixelLimit.defaultMaxPixels
 
     /// - Parameters:
     ///   - tolerance: fail when |PQ - published PQ-val| exceeds it; nil when the run is not comparable.
