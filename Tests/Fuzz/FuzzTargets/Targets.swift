@@ -82,8 +82,25 @@ public enum FuzzTargets {
         },
     ]
 
+    /// Parses, then reads every tensor's bytes (at most 256 tensors) the way `zoo convert` does: streamed
+    /// through a small buffer when it can be, materialised otherwise.
     static func exerciseCheckpoint(_ b: [UInt8]) throws {
         let c = try Checkpoint(bytes: b)
         _ = c.records.count
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 64)
+        defer { buffer.deallocate() }
+        var sum = 0
+        for (name, t) in c.allTensors.prefix(256) {
+            do {
+                if c.isStreamable(t) {
+                    try c.streamTensor(t, name: name, buffer: buffer) { sum &+= $0.count }
+                } else {
+                    try c.withTensorBytes(t, name: name) { sum &+= $0.count }
+                }
+            } catch {
+                continue // a bad tensor is an expected outcome; the others are still read
+            }
+        }
+        _ = sum
     }
 }
