@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "Panoptic", dependencies: ["CPNG", "ZooFiles"]),
         .target(name: "Imaging", dependencies: ["CTurboJPEG", "CPNG"]),
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
-        .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
+        .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"],
+                swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // From weights and images to written results: weight sources, the engine options, the one
         // decode-ahead / compute / write-behind loop (several pipelines sharing the weights).
@@ -55,7 +56,7 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
-        .target(name: "DemoSupport"),
+        .target(name: "DemoSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
