@@ -64,7 +64,7 @@ let package = Package(
             "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // Benchmarks (release builds): see Benchmarks/README.md.
         .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],
