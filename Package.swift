@@ -54,7 +54,7 @@ let package = Package(
         // Datasets through the model: sharding, the resumable journal, merging shard outputs.
         .target(name: "Pipeline", dependencies: ["Panoptic", "Imaging", "ZooFiles"]),
         // The GPU backend's foundation: CUDA libraries loaded at run time (dlopen), kernels compiled by NVRTC.
-        .target(name: "ZooCUDA", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "ZooCUDA"),
 
         // From weights and images to written results: weight sources, the engine options, the one
         // decode-ahead / compute / write-behind loop (several pipelines sharing the weights).
@@ -64,7 +64,7 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
-        .target(name: "DemoSupport"),
+        .target(name: "DemoSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [
@@ -72,7 +72,7 @@ let package = Package(
             "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6 after Runner
+        ]),
 
         // Benchmarks (release builds): see Benchmarks/README.md.
         .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],
@@ -107,7 +107,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "PanopticTests", dependencies: ["Panoptic"]),
-        .testTarget(name: "ZooCUDATests", dependencies: ["ZooCUDA"], swiftSettings: [.swiftLanguageMode(.v6)]),
+        .testTarget(name: "ZooCUDATests", dependencies: ["ZooCUDA"]),
 
         // Fuzzing: the parsers under test (shared by the fuzzer and the regression replay) and the
         // bounded fuzzer itself (scripts/fuzz.sh; Tests/Fixtures/fuzz/README.md).

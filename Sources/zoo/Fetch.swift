@@ -103,7 +103,7 @@ struct Fetch: ParsableCommand {
                     do {
                         let path = try store.ensure(kind, for: entry)
                         print(path.path)
-                        fflush(stdout)
+                        fflush(nil)
                     } catch {
                         Console.error("\(entry.id): \(error)")
                         failed.append("\(entry.id) \(kind.rawValue)")
