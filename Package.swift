@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Runner", dependencies: [
             "PanopticFPN", "Pipeline", "TorchCheckpoint", "SafeTensors", "Tensors", "Imaging", "Panoptic",
             "ZooRegistry", "ZooFiles",
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6: Pending, FrameLoop, WeightSources to do
+        ]),
 
         // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
         .target(name: "DemoSupport"),
@@ -70,7 +70,7 @@ let package = Package(
             "Panoptic", "Imaging", "Pipeline", "ZooFiles", "Runner", "DemoSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: [.swiftLanguageMode(.v5)]),  // Swift 6 after Runner
+        ]),
 
         // Benchmarks (release builds): see Benchmarks/README.md.
         .executableTarget(name: "dense-bench", dependencies: ["PanopticFPN", "Imaging", "Tensors", "COpenBLAS", "ZooRegistry"],

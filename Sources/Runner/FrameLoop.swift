@@ -39,7 +39,7 @@ public protocol FrameOutput: AnyObject {
 /// `k`-th image (pipeline `p`: images `p`, `p + k`, ...), sharing the loaded weights read-only, with
 /// the threads of the parallel loops split between them (`RunOptions.engine`); the calling thread hands
 /// their results to the output in input order, so the output bytes do not depend on `k`.
-public struct FrameLoop {
+public struct FrameLoop: Sendable {
     /// What to do with an image that cannot be decoded.
     public enum OnUnreadable: Sendable {
         /// Stop the run: `run` throws `RunnerError.image` naming it (after discarding the output).

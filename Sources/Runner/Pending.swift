@@ -8,7 +8,7 @@ public final class Pending<T>: @unchecked Sendable {
     private let group = DispatchGroup()
     private var result: Result<T, Error>?
 
-    public init(on queue: DispatchQueue, _ body: @escaping () throws -> T) {
+    public init(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) {
         group.enter()
         queue.async { [self] in
             result = Result { try body() }

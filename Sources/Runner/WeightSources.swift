@@ -24,7 +24,9 @@ public final class SafeTensorsWeightStore: WeightStore {
         return try read(key)
     }
 
-    private func read(_ key: String) throws -> Tensor {
+    private func read(_ key: String) throws -> Tensor { try Self.read(key, from: file) }
+
+    private static func read(_ key: String, from file: SafeTensorsFile) throws -> Tensor {
         let info = try file.info(key)
         let t = Tensor(shape: info.shape, data: try file.floats(key))
         // The model keeps its own (BatchNorm-folded) copy: give the mapped pages back.
@@ -36,6 +38,7 @@ public final class SafeTensorsWeightStore: WeightStore {
     /// bound by page faults, which the cores take in parallel). A tensor that cannot be read is left for
     /// `tensor(_:)` to report.
     public func preload() {
+        let file = self.file
         let names = file.names.filter { n in
             guard let i = try? file.info(n) else { return false }
             return [.F32, .F16, .BF16].contains(i.dtype)
@@ -44,10 +47,12 @@ public final class SafeTensorsWeightStore: WeightStore {
         }
         var slots = [Tensor?](repeating: nil, count: names.count)
         slots.withUnsafeMutableBufferPointer { sp in
-            guard let out = sp.baseAddress else { return }
+            guard let base = sp.baseAddress else { return }
+            // Each iteration writes its own slot.
+            let out = UnsafeSendableMutablePointer(base)
             // Dispatch hands the iterations out one by one, so the cores stay busy to the end.
             DispatchQueue.concurrentPerform(iterations: names.count) { i in
-                (out + i).pointee = try? read(names[i])
+                (out.pointer + i).pointee = try? Self.read(names[i], from: file)
             }
         }
         for (name, t) in zip(names, slots) { if let t { loaded[name] = t } }
