@@ -61,10 +61,10 @@ let package = Package(
         .target(name: "Runner", dependencies: [
             "PanopticFPN", "Pipeline", "TorchCheckpoint", "SafeTensors", "Tensors", "Imaging", "Panoptic",
             "ZooRegistry", "ZooFiles",
-        ], swiftSettings: [.swiftLanguageMode(.v6)]),
+        ]),
 
         // A loopback HTTP server: the demo's local mirror, and the socket under the tests' server.
-        .target(name: "DemoSupport", swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(name: "DemoSupport"),
 
         // The command-line tool: thin, one file per subcommand.
         .executableTarget(name: "zoo", dependencies: [

@@ -48,20 +48,15 @@ public final class SafeTensorsWeightStore: WeightStore {
         var slots = [Tensor?](repeating: nil, count: names.count)
         slots.withUnsafeMutableBufferPointer { sp in
             guard let base = sp.baseAddress else { return }
-            let out = Slots(base: base)
+            // Each iteration writes its own slot.
+            let out = UnsafeSendableMutablePointer(base)
             // Dispatch hands the iterations out one by one, so the cores stay busy to the end.
             DispatchQueue.concurrentPerform(iterations: names.count) { i in
-                (out.base + i).pointee = try? Self.read(names[i], from: file)
+                (out.pointer + i).pointee = try? Self.read(names[i], from: file)
             }
         }
         for (name, t) in zip(names, slots) { if let t { loaded[name] = t } }
     }
-}
-
-
-/// The slots `preload` fills: iteration `i` alone writes `base + i`, and the array outlives the loop.
-private struct Slots: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Tensor?>
 }
 
 /// A PyTorch checkpoint (`.pth`, mmdetection layout) converted in memory: the restricted unpickler finds the

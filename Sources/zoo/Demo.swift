@@ -140,11 +140,11 @@ struct Demo: ParsableCommand {
     /// Runs one step, printing its title, time and where its files are.
     private func step(_ title: String, _ body: () throws -> String) throws {
         print("== \(title)")
-        fflush(nil)
+        fflush(nil)  // every output stream, stdout included (the C global `stdout` is not concurrency-safe)
         let started = Date()
         let files = try body()
         print(String(format: "   %.2f s  ->  %@\n", Date().timeIntervalSince(started), files))
-        fflush(nil)
+        fflush(nil)  // every output stream, stdout included (the C global `stdout` is not concurrency-safe)
     }
 
     /// Makes the working folder, clearing a previous demo there (only one the demo made).

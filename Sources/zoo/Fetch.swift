@@ -103,7 +103,7 @@ struct Fetch: ParsableCommand {
                     do {
                         let path = try store.ensure(kind, for: entry)
                         print(path.path)
-                        fflush(nil)
+                        fflush(nil)  // every output stream, stdout included (the C global `stdout` is not concurrency-safe)
                     } catch {
                         Console.error("\(entry.id): \(error)")
                         failed.append("\(entry.id) \(kind.rawValue)")

@@ -63,7 +63,7 @@ struct ScoreReport {
         comparePublishedPredictions()
 
         let diff = res.overall.pq - entry.pqVal
-        fflush(nil)
+        fflush(nil)  // every output stream, stdout included (the C global `stdout` is not concurrency-safe)
         if let tolerance {
             if abs(diff) > tolerance {
                 throw CLIError(message: String(format: "PQ %.2f differs from the published PQ-val %.2f by %.2f, more than --tolerance %.2f",
@@ -71,7 +71,7 @@ struct ScoreReport {
             }
             print(String(format: "PQ %.2f is within --tolerance %.2f of the published %.2f (difference %.2f)", res.overall.pq, tolerance, entry.pqVal, abs(diff)))
         }
-        fflush(nil)
+        fflush(nil)  // every output stream, stdout included (the C global `stdout` is not concurrency-safe)
     }
 
     private func f(_ v: Double) -> String { String(format: "%.2f", v) }
