@@ -190,7 +190,7 @@ struct Reproduce: ParsableCommand {
                 return
             }
             // Ground truth for images the data root lacks: the run does not cover the split.
-            let uncovered = selection.isPartial ? 0 : ((try? truth.extra(beyond: names)) ?? 0)
+            let uncovered = selection.isPartial ? 0 : ((try? truth.extra(beyond: names, maxPixels: options.decode.maxPixels)) ?? 0)
             let partial = selection.isPartial || uncovered > 0
             if uncovered > 0 {
                 Console.note("warning: the ground truth has \(uncovered) image(s) that are not in \(layout.imagesDirectory); is the image download complete?")
@@ -201,7 +201,7 @@ struct Reproduce: ParsableCommand {
                 ? "partial run (\(frames.count) image(s)): scored on those images only; the comparison with the published PQ is not meaningful"
                 : (synthetic ? "synthetic weights: the score means nothing; the comparison with the published PQ is not applied" : "developer --scale: the score is not comparable"))
             try ScoreReport(registry: registry, entry: entry, frames: frames, truth: truth, directory: dir,
-                            nproc: nproc ?? options.threads, quiet: quiet).run(tolerance: comparable ? tolerance : nil, note: note)
+                            nproc: nproc ?? options.threads, quiet: quiet, maxPixels: options.decode.maxPixels).run(tolerance: comparable ? tolerance : nil, note: note)
             if !quiet { Console.note(String(format: "done in %.1f s", Date().timeIntervalSince(started))) }
         }
     }
@@ -219,7 +219,7 @@ struct Reproduce: ParsableCommand {
             truth = .bitmasks(directory: layout.bitmaskDirectory)
         }
         let missing: [String]
-        do { missing = try truth.missing(for: names) } catch { throw CLIError(error) }
+        do { missing = try truth.missing(for: names, maxPixels: try limits.resolved()) } catch { throw CLIError(error) }
         if !missing.isEmpty {
             let place: String
             switch truth {
