@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Panoptic
 import Tensors
 import ZooFiles
@@ -43,7 +42,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let collector = WarningCollector()
+            let collector = WarningPrinter(quiet: false, perKind: 10)
             var evaluator = PanopticEvaluator(threads: nproc ?? EngineOptions.default.threads)
             if !quiet {
                 evaluator.warningHandler = { (w: EvalWarning) in collector.add(w) }
@@ -61,29 +60,6 @@ struct Eval: ParsableCommand {
                 Console.note(String(format: "scored on the %@ route in %.2f s", res.route == .rle ? "RLE (JSON)" : "bitmask (PNG)",
                                     Date().timeIntervalSince(started)))
             }
-        }
-    }
-}
-
-/// Prints warnings on stderr, at most a few per kind, then how many more there were.
-private final class WarningCollector: Sendable {
-    private let perKind = Mutex<[EvalWarning.Kind: Int]>([:])
-    private let limit = 10
-
-    func add(_ w: EvalWarning) {
-        perKind.withLock { perKind in
-            let n = perKind[w.kind, default: 0]
-            perKind[w.kind] = n + 1
-            if n < limit {
-                Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message)
-            }
-        }
-    }
-
-    func flush() {
-        let perKind = self.perKind.withLock { $0 }
-        for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > limit {
-            Console.note("warning: \(n - limit) more warnings of the kind '\(kind.rawValue)' not shown")
         }
     }
 }

@@ -122,24 +122,29 @@ struct ScoreReport {
     }
 }
 
-/// Evaluator warnings on stderr, at most a few of each kind.
+/// Evaluator warnings on stderr (`zoo eval`, and the scoring of `reproduce`, `merge` and `demo`): at most
+/// `perKind` of each kind, then how many more there were.
 final class WarningPrinter: Sendable {
-    private let perKind = Mutex<[EvalWarning.Kind: Int]>([:])
+    private let counts = Mutex<[EvalWarning.Kind: Int]>([:])
     private let quiet: Bool
-    init(quiet: Bool) { self.quiet = quiet }
+    private let perKind: Int
+    init(quiet: Bool, perKind: Int = 5) {
+        self.quiet = quiet
+        self.perKind = perKind
+    }
 
     func add(_ w: EvalWarning) {
-        perKind.withLock { perKind in
-            let n = perKind[w.kind, default: 0]
-            perKind[w.kind] = n + 1
-            if n < 5 && !quiet { Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message) }
+        counts.withLock { counts in
+            let n = counts[w.kind, default: 0]
+            counts[w.kind] = n + 1
+            if n < perKind && !quiet { Console.note("warning: " + (w.frame.isEmpty ? "" : "\(w.frame): ") + w.message) }
         }
     }
 
     func flush() {
-        let perKind = self.perKind.withLock { $0 }
-        for (kind, n) in perKind.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > 5 && !quiet {
-            Console.note("warning: \(n - 5) more warnings of the kind '\(kind.rawValue)'")
+        let counts = self.counts.withLock { $0 }
+        for (kind, n) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where n > perKind && !quiet {
+            Console.note("warning: \(n - perKind) more warnings of the kind '\(kind.rawValue)' not shown")
         }
     }
 }

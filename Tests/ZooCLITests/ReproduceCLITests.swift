@@ -163,22 +163,7 @@ final class ReproduceCLITests: XCTestCase {
     /// A 16x16 RGB PNG whose header is sound and whose image data is not zlib: it passes the header check
     /// and fails in the decoder.
     static func undecodablePNG() -> Data {
-        func chunk(_ type: String, _ payload: [UInt8]) -> [UInt8] {
-            let body = Array(type.utf8) + payload
-            var crc: UInt32 = 0xFFFF_FFFF
-            for b in body {
-                crc ^= UInt32(b)
-                for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
-            }
-            crc ^= 0xFFFF_FFFF
-            let n = UInt32(payload.count)
-            return [UInt8(n >> 24), UInt8(n >> 16 & 255), UInt8(n >> 8 & 255), UInt8(n & 255)] + body
-                + [UInt8(crc >> 24), UInt8(crc >> 16 & 255), UInt8(crc >> 8 & 255), UInt8(crc & 255)]
-        }
-        let ihdr: [UInt8] = [0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0, 0, 0]
-        let png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", ihdr)
-            + chunk("IDAT", Array(repeating: 0xA5, count: 64)) + chunk("IEND", [])
-        return Data(png)
+        CraftedPNG.file(width: 16, height: 16, colorType: 2, data: Array(repeating: 0xA5, count: 64))
     }
 
     func testVisOverlaysAsItGoesAndFromAResultFile() throws {
