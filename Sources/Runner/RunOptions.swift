@@ -71,11 +71,12 @@ extension RunOptions {
     /// The pipelines for `images` images at `config`'s test scale: `pipelines` when given, else from the
     /// threads and the memory this process may still use.
     public func plan(images: Int, config: TestConfig) -> PipelinePlan {
-        let long = config.imgScale.max() ?? 1333, short = config.imgScale.min() ?? 800
+        // The test scale's pixels (`img_scale` is two validated sides): the size every image is resized to.
+        let scalePixels = config.imgScale.reduce(1, *)
         let memory = pipelines == nil ? PipelinePlan.availableMemory() : nil
         return PipelinePlan.choose(threads: threads, images: images, requested: pipelines,
-                                   perPipelineBytes: PipelinePlan.bytesPerPipeline(inputPixels: long * short,
-                                                                                   imagePixels: long * short),
+                                   perPipelineBytes: PipelinePlan.bytesPerPipeline(inputPixels: scalePixels,
+                                                                                   imagePixels: scalePixels),
                                    available: memory?.bytes, availableSource: memory?.source ?? "memory")
     }
 }
