@@ -53,6 +53,7 @@ chmod 755 "$T"  # munged wants every folder above its socket searchable by all
 mkdir -p "$T/munge" "$T/state" "$T/spool" "$T/logs" "$T/jobs"
 chmod 755 "$T/munge"
 PIDS=()
+STEPS_BEFORE=$(pgrep -x slurmstepd | sort || true)
 cleanup() {
     local rc=$?
     set +e
@@ -65,6 +66,14 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null
     done
+    # slurmstepd daemonizes away from slurmd (and one may still be exiting): wait for every step daemon
+    # that was not there before the cluster started, then kill what is left
+    for _ in $(seq 50); do
+        steps=$(comm -13 <(echo "$STEPS_BEFORE") <(pgrep -x slurmstepd | sort))
+        [ -z "$steps" ] && break
+        sleep 0.1
+    done
+    [ -n "${steps:-}" ] && kill -9 $steps 2>/dev/null
     if [ $rc -ne 0 ]; then
         for f in "$T"/logs/*.log "$T"/jobs/*.out; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done >&2
     fi
