@@ -1,5 +1,6 @@
 import FixtureSupport
 import Foundation
+import Synchronization
 import XCTest
 import Imaging
 
@@ -34,12 +35,13 @@ final class HostileImageTests: XCTestCase {
     func testTruncatedJPEGDecodesAsOpenCVWithOneWarning() throws {
         let ref = try reference("truncated_64x48.jpg")
         let path = dir.appendingPathComponent("truncated_64x48.jpg").path
-        final class Box: @unchecked Sendable { var messages: [String] = [] }
+        final class Box: Sendable { let messages = Mutex<[String]>([]) }
         let box = Box()
-        let img = try BGRImage.load(path: path, options: DecodeOptions(warningHandler: { box.messages.append($0) }))
+        let img = try BGRImage.load(path: path, options: DecodeOptions(warningHandler: { m in box.messages.withLock { $0.append(m) } }))
         XCTAssertEqual(img.pixels, ref.bgr)
-        XCTAssertEqual(box.messages.count, 1)
-        XCTAssertTrue(box.messages.first?.contains(path) ?? false, "\(box.messages)")
+        let messages = box.messages.withLock { $0 }
+        XCTAssertEqual(messages.count, 1)
+        XCTAssertTrue(messages.first?.contains(path) ?? false, "\(messages)")
     }
 
     func testPNGBombRefusedFromItsHeader() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Panoptic
 
@@ -8,11 +9,10 @@ final class PQTests: XCTestCase {
     static let cases = ["basic", "crowd_ignored", "stuff_split", "missing_extra", "overlap", "unknown_categories",
                         "gt_stuff_overlap", "bitmask_category0", "random_a", "random_b", "random_c"]
 
-    final class Warnings: @unchecked Sendable {
-        private let lock = NSLock()
-        private var list: [EvalWarning] = []
-        func add(_ w: EvalWarning) { lock.lock(); list.append(w); lock.unlock() }
-        var all: [EvalWarning] { lock.lock(); defer { lock.unlock() }; return list }
+    final class Warnings: Sendable {
+        private let list = Mutex<[EvalWarning]>([])
+        func add(_ w: EvalWarning) { list.withLock { $0.append(w) } }
+        var all: [EvalWarning] { list.withLock { $0 } }
     }
 
     func evaluate(_ c: String, _ route: PQResult.Route, threads: Int = 2) throws -> (PQResult, [EvalWarning]) {

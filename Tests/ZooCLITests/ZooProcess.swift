@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// Runs the built `zoo` binary as a user would, capturing stdout and stderr separately.
@@ -39,14 +40,18 @@ struct ZooProcess {
         if stdin == nil { p.standardInput = FileHandle.nullDevice }
         try p.run()
         // Drain both pipes concurrently so a large output cannot block the child.
-        final class Box: @unchecked Sendable { var data = Data() }
+        final class Box: Sendable { let data = Mutex(Data()) }
         let outBox = Box()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            let d = out.fileHandleForReading.readDataToEndOfFile()
+            outBox.data.withLock { $0 = d }
+            group.leave()
+        }
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         group.wait()
-        let outData = outBox.data
+        let outData = outBox.data.withLock { $0 }
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
