@@ -20,11 +20,15 @@ public struct RunOptions: Sendable {
     public var decode: DecodeOptions
     /// Images computed at once (`--pipelines K`); nil chooses from the threads and the memory.
     public var pipelines: Int?
+    /// The SGEMM of the split GEMMs (`ZOO_GEMM=openblas`: OpenBLAS's; by default zoo's AVX-512 one where it can).
+    public var sgemmKernel: EngineOptions.SGEMMKernel
 
     public init(budget: CPUBudget = CPUBudget.detect(), openBLASThreads: Bool = false,
-                winograd: Conv2d.Winograd? = .f4x3, decode: DecodeOptions = DecodeOptions(), pipelines: Int? = nil) {
+                winograd: Conv2d.Winograd? = .f4x3, decode: DecodeOptions = DecodeOptions(), pipelines: Int? = nil,
+                sgemmKernel: EngineOptions.SGEMMKernel = .fromEnvironment()) {
         self.budget = budget
         self.openBLASThreads = openBLASThreads
+        self.sgemmKernel = sgemmKernel
         self.winograd = winograd
         self.decode = decode
         self.pipelines = pipelines
@@ -43,7 +47,8 @@ public struct RunOptions: Sendable {
                                    winograd: winograd,
                                    // One image: each layer's Winograd weights are used once, so they are not kept.
                                    keepWinogradWeights: images > 1,
-                                   gemmThreading: openBLASThreads ? .openBLASPool : .split)
+                                   gemmThreading: openBLASThreads ? .openBLASPool : .split,
+                                   sgemmKernel: sgemmKernel)
         engine.prepareBLAS()
         if pipelines > 1 { MallocTuning.oneArena() }
         return engine

@@ -52,14 +52,13 @@ enum GEMM {
         case openBLAS = "openblas"
     }
 
-    /// Whether the AVX-512 kernel may be used: the CPU has AVX-512 and `ZOO_GEMM=openblas` is not set
-    /// (read once, at the first GEMM).
-    private static let avx512Usable: Bool =
-        ProcessInfo.processInfo.environment["ZOO_GEMM"]?.lowercased() != "openblas" && zoo_avx512_available()
+    /// Whether this CPU has AVX-512 (read once).
+    private static let avx512Available: Bool = zoo_avx512_available()
 
-    /// The AVX-512 kernel where it is usable and the GEMMs are split over our threads, else OpenBLAS.
+    /// The AVX-512 kernel where the CPU has it, the options do not ask for OpenBLAS and the GEMMs are split
+    /// over our threads, else OpenBLAS.
     static func backend(_ engine: EngineOptions) -> Backend {
-        avx512Usable && engine.gemmThreading == .split ? .avx512 : .openBLAS
+        avx512Available && engine.sgemmKernel == .auto && engine.gemmThreading == .split ? .avx512 : .openBLAS
     }
 
     /// The name of the SGEMM in use, for logs and benchmarks.

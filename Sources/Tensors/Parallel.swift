@@ -22,6 +22,21 @@ public struct EngineOptions: Sendable, Equatable {
         case openBLASPool = "openblas"
     }
 
+    /// Which single-threaded SGEMM the split GEMMs call.
+    public enum SGEMMKernel: String, Sendable, CaseIterable {
+        /// zoo's AVX-512 kernel where the CPU has AVX-512, else OpenBLAS.
+        case auto
+        /// OpenBLAS's `cblas_sgemm` always (for comparisons).
+        case openBLAS = "openblas"
+
+        /// The environment's choice: `ZOO_GEMM=openblas` gives `.openBLAS`, anything else (or nothing) `.auto`.
+        public static let environmentKey = "ZOO_GEMM"
+        public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+            -> SGEMMKernel {
+            environment[environmentKey]?.trimmingCharacters(in: .whitespaces).lowercased() == "openblas" ? .openBLAS : .auto
+        }
+    }
+
     /// How many threads the kernels split their work over (at least 1).
     public var threads: Int {
         didSet { threads = max(1, threads) }
@@ -41,32 +56,38 @@ public struct EngineOptions: Sendable, Equatable {
     public var keepWinogradWeights: Bool
     /// Who runs the GEMMs' threads (see `GEMMThreading`).
     public var gemmThreading: GEMMThreading
+    /// The SGEMM of split GEMMs (see `SGEMMKernel`; `.openBLASPool` always uses OpenBLAS).
+    public var sgemmKernel: SGEMMKernel
 
     public static let defaultWinogradMinimumPixels = 1024
 
     /// `budget`'s threads; F(4x4, 3x3) Winograd from 1024 output pixels, its weights kept; GEMMs split.
     public init(budget: CPUBudget, winograd: Conv2d.Winograd? = .f4x3,
                 winogradMinimumPixels: Int = EngineOptions.defaultWinogradMinimumPixels,
-                keepWinogradWeights: Bool = true, gemmThreading: GEMMThreading = .split) {
+                keepWinogradWeights: Bool = true, gemmThreading: GEMMThreading = .split,
+                sgemmKernel: SGEMMKernel = .auto) {
         self.init(threads: budget.threads, threadsReason: budget.reason, winograd: winograd,
                   winogradMinimumPixels: winogradMinimumPixels, keepWinogradWeights: keepWinogradWeights,
-                  gemmThreading: gemmThreading)
+                  gemmThreading: gemmThreading, sgemmKernel: sgemmKernel)
     }
 
     public init(threads: Int, threadsReason: String = "", winograd: Conv2d.Winograd? = .f4x3,
                 winogradMinimumPixels: Int = EngineOptions.defaultWinogradMinimumPixels,
-                keepWinogradWeights: Bool = true, gemmThreading: GEMMThreading = .split) {
+                keepWinogradWeights: Bool = true, gemmThreading: GEMMThreading = .split,
+                sgemmKernel: SGEMMKernel = .auto) {
         self.threads = max(1, threads)
         self.threadsReason = threadsReason.isEmpty ? "\(max(1, threads)) threads" : threadsReason
         self.winograd = winograd
         self.winogradMinimumPixels = winogradMinimumPixels
         self.keepWinogradWeights = keepWinogradWeights
         self.gemmThreading = gemmThreading
+        self.sgemmKernel = sgemmKernel
     }
 
-    /// The detected CPU budget of this process (`CPUBudget.detect()`, read once) with the default choices:
-    /// what a kernel called without options uses. Immutable; a run that wants other options passes a value.
-    public static let `default` = EngineOptions(budget: CPUBudget.detect())
+    /// The detected CPU budget of this process (`CPUBudget.detect()`, read once), the environment's SGEMM
+    /// (`ZOO_GEMM`) and the default choices: what a kernel called without options uses. Immutable; a run that
+    /// wants other options passes a value.
+    public static let `default` = EngineOptions(budget: CPUBudget.detect(), sgemmKernel: .fromEnvironment())
 
     /// These options with `threads` threads.
     public func with(threads: Int) -> EngineOptions {
@@ -80,7 +101,7 @@ public struct EngineOptions: Sendable, Equatable {
     public func prepareBLAS() { GEMM.prepare(self) }
 
     /// The SGEMM the kernels use with these options: "zoo AVX-512", or "OpenBLAS (<core>)"
-    /// (`ZOO_GEMM=openblas`, `.openBLASPool`, or no AVX-512).
+    /// (`.openBLAS` kernel, `.openBLASPool`, or no AVX-512).
     public var sgemmName: String { GEMM.backendName(self) }
 
     /// Row-major `C = A B` (`m x k` times `k x n`) as the kernels compute it: the SGEMM in use, split over

@@ -25,21 +25,25 @@ public struct FetchOptions: Sendable {
     /// Options from the command line plus the environment: `--mirror` first, then `ZOO_MIRROR`
     /// (comma-separated); `--offline` or `ZOO_OFFLINE=1`.
     /// `caBundle` (`--cacert`) overrides `CURL_CA_BUNDLE`, which overrides `SSL_CERT_FILE`; `SSL_CERT_DIR`
-    /// names a folder of hashed CA certificates. Without any, the system's CA store is used.
+    /// names a folder of hashed CA certificates. Without any, the system's CA store is used. A `--cacert` that is
+    /// not a readable file throws; an unusable path from the environment is kept as `transfer.caProblem`.
     public static func resolve(mirrors cli: [String], offline: Bool, caBundle: String? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> FetchOptions {
         var o = FetchOptions()
         func nonEmpty(_ s: String?) -> String? { s.flatMap { $0.isEmpty ? nil : $0 } }
-        if let ca = nonEmpty(caBundle) ?? nonEmpty(environment["CURL_CA_BUNDLE"]) ?? nonEmpty(environment["SSL_CERT_FILE"]) {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: ca, isDirectory: &isDir), !isDir.boolValue,
-                  FileManager.default.isReadableFile(atPath: ca) else { throw StoreError.badCA(ca, folder: false) }
+        // An explicit --cacert must be usable now; a bad path from the environment only stops https transfers
+        // (curl's behaviour): the path is still handed to curl, so an http URL redirected to https fails there.
+        if let ca = nonEmpty(caBundle) {
+            guard isReadableFile(ca) else { throw StoreError.badCA(ca, folder: false) }
+            o.transfer.caBundle = ca
+        } else if let ca = nonEmpty(environment["CURL_CA_BUNDLE"]) ?? nonEmpty(environment["SSL_CERT_FILE"]) {
+            if !isReadableFile(ca) { o.transfer.caProblem = .badCA(ca, folder: false) }
             o.transfer.caBundle = ca
         }
         if let dir = nonEmpty(environment["SSL_CERT_DIR"]) {
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-                throw StoreError.badCA(dir, folder: true)
+            if !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+                o.transfer.caProblem = o.transfer.caProblem ?? .badCA(dir, folder: true)
             }
             o.transfer.caDirectory = dir
         }
@@ -52,6 +56,12 @@ public struct FetchOptions: Sendable {
         }
         o.offline = offline || isTrue(environment[offlineEnvironmentKey])
         return o
+    }
+
+    private static func isReadableFile(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+            && FileManager.default.isReadableFile(atPath: path)
     }
 
     static func isTrue(_ v: String?) -> Bool {

@@ -15,6 +15,9 @@ public struct TransferSettings: Sendable {
     public var caBundle: String?
     /// A folder of hashed CA certificates (`SSL_CERT_DIR`).
     public var caDirectory: String?
+    /// Set when `CURL_CA_BUNDLE`, `SSL_CERT_FILE` or `SSL_CERT_DIR` from the environment names nothing usable:
+    /// like curl, plain-http transfers go on, and an https one stops with this error.
+    public var caProblem: StoreError?
 
     public init() {}
 }
@@ -198,6 +201,7 @@ enum HTTPTransfer {
         guard curlReady == CURLE_OK else {
             throw StoreError.transportUnavailable(String(cString: curl_easy_strerror(curlReady)))
         }
+        if let problem = settings.caProblem, url.lowercased().hasPrefix("https:") { throw problem }
         guard let h = curl_easy_init() else { throw StoreError.transportUnavailable("curl_easy_init failed") }
         defer { curl_easy_cleanup(h) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -236,7 +240,10 @@ enum HTTPTransfer {
         zoo_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         let detail = String(cString: errorBuffer)
         var message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        if code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE {
+        if code == CURLE_SSL_CACERT_BADFILE {
+            message = "the CA certificates could not be read (\(message)); give a readable PEM file with --cacert FILE "
+                + "(or fix CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR)"
+        } else if code == CURLE_PEER_FAILED_VERIFICATION {
             message = "TLS certificate not trusted (\(message)); if the server uses a private CA, give its certificate "
                 + "with --cacert FILE (or CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR)"
         } else if code == CURLE_SSL_CONNECT_ERROR {

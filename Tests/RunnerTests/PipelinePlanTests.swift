@@ -1,9 +1,21 @@
 import XCTest
 import Runner
+import Tensors
 
 /// How many images run at once: from the threads, the memory and the image count, or as asked.
 final class PipelinePlanTests: XCTestCase {
     let gb = 1_000_000_000
+
+    /// The run's options hand the SGEMM choice (from `ZOO_GEMM` by default) and the per-pipeline threads to
+    /// the kernels' options.
+    func testRunOptionsCarryTheSGEMMChoiceToTheEngine() {
+        let budget = CPUBudget.decide(online: 4, affinity: nil, quota: nil, quotaText: nil, slurm: nil, requested: nil)
+        let forced = RunOptions(budget: budget, sgemmKernel: .openBLAS).engine(images: 3, pipelines: 2)
+        XCTAssertEqual(forced.sgemmKernel, .openBLAS)
+        XCTAssertEqual(forced.threads, 2)
+        XCTAssertTrue(forced.sgemmName.hasPrefix("OpenBLAS"), forced.sgemmName)
+        XCTAssertEqual(RunOptions(budget: budget, sgemmKernel: .auto).engine(images: 1).sgemmKernel, .auto)
+    }
 
     func testAutomaticCountFollowsThreadsMemoryAndImages() {
         // 16 threads: 8 pipelines of 2 threads when memory allows.

@@ -80,12 +80,26 @@ final class GEMMTests: XCTestCase {
         XCTAssertTrue(engine.sgemmName.hasPrefix("OpenBLAS"), engine.sgemmName)
     }
 
+    /// The SGEMM is part of the options value: `.openBLAS` picks OpenBLAS whatever the CPU, `.auto` the AVX-512
+    /// kernel where the CPU has it; `ZOO_GEMM` only sets the value's default (runs and `EngineOptions.default`).
+    func testSGEMMKernelIsAnOption() {
+        let forced = EngineOptions(threads: 2, sgemmKernel: .openBLAS)
+        XCTAssertEqual(GEMM.backend(forced), .openBLAS)
+        XCTAssertTrue(forced.sgemmName.hasPrefix("OpenBLAS"), forced.sgemmName)
+        let auto = EngineOptions(threads: 2)
+        XCTAssertEqual(GEMM.backend(auto), zoo_avx512_available() ? .avx512 : .openBLAS)
+        XCTAssertEqual(EngineOptions.SGEMMKernel.fromEnvironment(["ZOO_GEMM": " OpenBLAS "]), .openBLAS)
+        XCTAssertEqual(EngineOptions.SGEMMKernel.fromEnvironment(["ZOO_GEMM": "avx512"]), .auto)
+        XCTAssertEqual(EngineOptions.SGEMMKernel.fromEnvironment([:]), .auto)
+    }
+
     /// The GEMM split over the threads (by columns, or by rows when there are few columns), with 1, 3 and 4
     /// threads, and on OpenBLAS's pool.
     func testSplitGEMMMatchesTheDefinition() {
         var pool = EngineOptions(threads: 3)
         pool.gemmThreading = .openBLASPool
-        for engine in [EngineOptions(threads: 1), EngineOptions(threads: 3), EngineOptions(threads: 4), pool] {
+        for engine in [EngineOptions(threads: 1), EngineOptions(threads: 3), EngineOptions(threads: 4), pool,
+                       EngineOptions(threads: 3, sgemmKernel: .openBLAS)] {
         for (m, n, k) in [(300, 700, 40), (700, 60, 90), (64, 2048, 32)] {
             let a = pseudoRandom(m * k, seed: 1), b = pseudoRandom(k * n, seed: 2)
             var c = [Float](repeating: .nan, count: m * n)

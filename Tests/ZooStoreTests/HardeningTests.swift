@@ -90,6 +90,42 @@ final class HardeningTests: StoreTestCase {
         assertNothingLeft(md5Target)
     }
 
+    // MARK: CA settings from the environment
+
+    /// A store whose transfer settings come from `FetchOptions.resolve` with `environment`.
+    private func makeStore(environment: [String: String]) throws -> Store {
+        var o = try FetchOptions.resolve(mirrors: [], offline: false, environment: environment)
+        o.retries = 0
+        o.transfer.connectTimeout = 5
+        let store = Store(registry: registry, layout: CacheLayout(root: root), options: o)
+        store.sleep = { _ in }
+        return store
+    }
+
+    func testMissingCABundleFromTheEnvironmentDoesNotStopPlainHTTP() throws {
+        // curl's behaviour: CURL_CA_BUNDLE only matters for https.
+        let missing = root.appendingPathComponent("no-such-ca.pem").path
+        for key in ["CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR"] {
+            let o = try FetchOptions.resolve(mirrors: [], offline: false, environment: [key: missing])
+            XCTAssertEqual(o.transfer.caProblem, .badCA(missing, folder: key == "SSL_CERT_DIR"), key)
+        }
+        let path = try makeStore(environment: ["CURL_CA_BUNDLE": missing]).ensure(.md5, for: entry)
+        XCTAssertEqual(path, md5Target)
+        XCTAssertEqual(fileData(md5Target), Data("\(md5)  \(modelName).pth\n".utf8))
+    }
+
+    func testMissingCABundleFromTheEnvironmentStopsARedirectToHTTPS() throws {
+        // The http URL answers with a redirect to https: curl is handed the unreadable bundle and stops there.
+        let missing = root.appendingPathComponent("no-such-ca.pem").path
+        let port = server.baseURL.split(separator: ":").last.map(String.init) ?? "1"
+        server.serve(md5Path, Data(), .init(redirect: "https://127.0.0.1:\(port)/elsewhere.md5"))
+        XCTAssertThrowsError(try makeStore(environment: ["CURL_CA_BUNDLE": missing]).ensure(.md5, for: entry)) { e in
+            XCTAssertTrue("\(e)".contains("CA certificates could not be read"), "\(e)")
+            XCTAssertTrue("\(e)".contains("--cacert FILE"), "\(e)")
+        }
+        assertNothingLeft(md5Target)
+    }
+
     func testRedirectToFTPIsRefused() throws {
         server.serve(md5Path, Data(), .init(redirect: "ftp://127.0.0.1:1/x.md5"))
         XCTAssertThrowsError(try makeStore(retries: 0).ensure(.md5, for: entry)) { e in

@@ -156,6 +156,22 @@ final class TLSTests: XCTestCase {
             XCTAssertEqual(e as? StoreError, .badCA("/nonexistent/ca.pem", folder: false))
             XCTAssertTrue("\(e)".contains("--cacert"), "\(e)")
         }
-        XCTAssertThrowsError(try FetchOptions.resolve(mirrors: [], offline: false, environment: ["SSL_CERT_DIR": ca]))
+        // From the environment an unusable path does not throw here (plain http goes on); https stops on it.
+        XCTAssertEqual(try FetchOptions.resolve(mirrors: [], offline: false, environment: ["SSL_CERT_DIR": ca])
+            .transfer.caProblem, .badCA(ca, folder: true))
+        XCTAssertNil(try FetchOptions.resolve(mirrors: [], offline: false, environment: ["CURL_CA_BUNDLE": ca])
+            .transfer.caProblem)
+    }
+
+    func testHTTPSStopsOnAnUnusableCABundleFromTheEnvironment() throws {
+        let missing = dir.appendingPathComponent("no-such-ca.pem").path
+        let resolved = try FetchOptions.resolve(mirrors: [], offline: false, environment: ["CURL_CA_BUNDLE": missing])
+        let (store, target) = try fetchMD5 { $0 = resolved.transfer; $0.connectTimeout = 5 }
+        XCTAssertThrowsError(try store.ensure(.md5, for: store.registry.models[0])) { e in
+            XCTAssertEqual(e as? StoreError, .badCA(missing, folder: false))
+            XCTAssertTrue("\(e)".contains("CURL_CA_BUNDLE"), "\(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target.path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: CacheLayout.incompletePath(for: target).path))
     }
 }
