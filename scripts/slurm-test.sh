@@ -66,14 +66,15 @@ cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null
     done
-    # slurmstepd daemonizes away from slurmd (and one may still be exiting): wait for every step daemon
-    # that was not there before the cluster started, then kill what is left
+    # slurmstepd daemonizes away from slurmd (and one may still be exiting): wait for the step daemons that
+    # appeared since the cluster started, then kill those still holding a file of this cluster's folder
+    # (never another cluster's steps)
     for _ in $(seq 50); do
         steps=$(comm -13 <(echo "$STEPS_BEFORE") <(pgrep -x slurmstepd | sort))
         [ -z "$steps" ] && break
         sleep 0.1
     done
-    [ -n "${steps:-}" ] && kill -9 $steps 2>/dev/null
+    for q in ${steps:-}; do ls -l "/proc/$q/fd" 2>/dev/null | grep -qF "$T/" && kill -9 "$q" 2>/dev/null; done
     if [ $rc -ne 0 ]; then
         for f in "$T"/logs/*.log "$T"/jobs/*.out; do [ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }; done >&2
     fi

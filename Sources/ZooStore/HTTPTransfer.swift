@@ -16,7 +16,7 @@ public struct TransferSettings: Sendable {
     /// A folder of hashed CA certificates (`SSL_CERT_DIR`).
     public var caDirectory: String?
     /// Set when `CURL_CA_BUNDLE`, `SSL_CERT_FILE` or `SSL_CERT_DIR` from the environment names nothing usable:
-    /// like curl, plain-http transfers go on, and an https one stops with this error.
+    /// like curl, plain-http transfers go on, and an https source fails with this error (the next one is tried).
     public var caProblem: StoreError?
 
     public init() {}
@@ -201,7 +201,11 @@ enum HTTPTransfer {
         guard curlReady == CURLE_OK else {
             throw StoreError.transportUnavailable(String(cString: curl_easy_strerror(curlReady)))
         }
-        if let problem = settings.caProblem, url.lowercased().hasPrefix("https:") { throw problem }
+        if let problem = settings.caProblem, url.lowercased().hasPrefix("https:") {
+            // What curl reports for an unreadable CA file, without asking it: this source fails, the next is tried.
+            return TransferResult(curlCode: CURLE_SSL_CACERT_BADFILE, status: 0, message: problem.description,
+                                  abort: nil, total: nil)
+        }
         guard let h = curl_easy_init() else { throw StoreError.transportUnavailable("curl_easy_init failed") }
         defer { curl_easy_cleanup(h) }
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)

@@ -114,6 +114,25 @@ final class HardeningTests: StoreTestCase {
         XCTAssertEqual(fileData(md5Target), Data("\(md5)  \(modelName).pth\n".utf8))
     }
 
+    func testAnHTTPSSourceWithAMissingCABundleFromTheEnvironmentFallsToTheNextSource() throws {
+        // The https mirror fails on the CA setting; the http base URL serves.
+        let missing = root.appendingPathComponent("no-such-ca.pem").path
+        var o = try FetchOptions.resolve(mirrors: ["https://127.0.0.1:1/pan_seg"], offline: false,
+                                         environment: ["CURL_CA_BUNDLE": missing])
+        o.retries = 0
+        o.transfer.connectTimeout = 5
+        let store = Store(registry: registry, layout: CacheLayout(root: root), options: o) { [weak self] e in
+            self?.events.append(e)
+        }
+        store.sleep = { _ in }
+        XCTAssertEqual(try store.ensure(.md5, for: entry), md5Target)
+        let failures = events.compactMap { e -> String? in
+            if case let .sourceFailed(_, url, reason) = e, url.hasPrefix("https:") { return reason }
+            return nil
+        }
+        XCTAssertEqual(failures, [StoreError.badCA(missing, folder: false).description])
+    }
+
     func testMissingCABundleFromTheEnvironmentStopsARedirectToHTTPS() throws {
         // The http URL answers with a redirect to https: curl is handed the unreadable bundle and stops there.
         let missing = root.appendingPathComponent("no-such-ca.pem").path

@@ -168,7 +168,9 @@ final class TLSTests: XCTestCase {
         let resolved = try FetchOptions.resolve(mirrors: [], offline: false, environment: ["CURL_CA_BUNDLE": missing])
         let (store, target) = try fetchMD5 { $0 = resolved.transfer; $0.connectTimeout = 5 }
         XCTAssertThrowsError(try store.ensure(.md5, for: store.registry.models[0])) { e in
-            XCTAssertEqual(e as? StoreError, .badCA(missing, folder: false))
+            guard case let StoreError.allSourcesFailed(_, attempts) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(attempts.count, 1)
+            XCTAssertEqual(attempts.first?.reason, StoreError.badCA(missing, folder: false).description)
             XCTAssertTrue("\(e)".contains("CURL_CA_BUNDLE"), "\(e)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: target.path))
